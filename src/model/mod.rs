@@ -1,0 +1,225 @@
+//! Models with hand-derived gradients.
+//!
+//! Every model implements [`Model`]: a forward pass over a batch that returns each
+//! sample's loss `ℓ_i` (keeping in a workspace what the backward pass needs), and a
+//! backward pass that returns the **weighted gradient** `Σ_i w_i ∇_θ ℓ_i` for any
+//! per-sample weights `w_i`. ERM calls it with `w_i = 1/n`, Feasible Learning with the
+//! multipliers `λ_i`, CVaR and CSERM with their own weights: one backward pass serves all.
+//!
+//! The one concrete model, [`Network`], covers the four families:
+//!
+//! | constructor | layers | head / loss |
+//! |---|---|---|
+//! | [`Network::linear_regression`] | `d → 1` | squared error |
+//! | [`Network::logistic_regression`] | `d → 1` | binary cross-entropy |
+//! | [`Network::softmax_regression`] | `d → k` | softmax cross-entropy |
+//! | [`Mlp`] builder | `d → h₁ → … → out` | any head |
+//!
+//! Parameters are one flat, contiguous vector (per layer: `W` row-major `fan_in ×
+//! fan_out`, then `b`), which optimisers update in place.
+//!
+//! ```
+//! use feasible::model::{Model, Network};
+//! use feasible::data::TargetsRef;
+//! use feasible::parallel::Par;
+//! let mut m = Network::<f64>::logistic_regression(2);
+//! m.params_mut().copy_from_slice(&[1.0, -1.0, 0.5]);
+//! let x = [1.0, 2.0, 0.0, 0.0];           // two samples, row-major
+//! let mut ws = m.workspace();
+//! let mut losses = [0.0; 2];
+//! m.forward(&x, TargetsRef::Classes(&[1, 0]), &mut ws, &mut losses, Par::Seq).unwrap();
+//! let mut grad = vec![0.0; m.n_params()];
+//! m.backward(&x, &mut ws, &[1.0, 0.0], &mut grad, Par::Seq).unwrap(); // gradient of ℓ₀ alone
+//! assert!(losses.iter().all(|l| *l > 0.0));
+//! ```
+
+mod activation;
+mod init;
+mod network;
+
+pub use activation::Activation;
+pub use init::Init;
+pub use network::{Mlp, Network, NetworkWorkspace};
+
+use ndarray::{Array2, ArrayView2};
+use serde::{Deserialize, Serialize};
+
+use crate::data::{TargetsRef, Task};
+use crate::loss::LossKind;
+use crate::parallel::Par;
+use crate::{Float, Result};
+
+/// The output layer's meaning, which fixes the loss.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Head {
+    /// One real output, squared error.
+    Regression,
+    /// One logit, binary cross-entropy; labels `0` and `1`.
+    Binary,
+    /// `k ≥ 2` logits, softmax cross-entropy; labels `0..k`.
+    Multiclass(usize),
+}
+
+impl Head {
+    /// Number of outputs.
+    pub fn n_outputs(self) -> usize {
+        match self {
+            Head::Regression | Head::Binary => 1,
+            Head::Multiclass(k) => k,
+        }
+    }
+
+    /// The loss this head trains with.
+    pub fn loss(self) -> LossKind {
+        match self {
+            Head::Regression => LossKind::SquaredError,
+            Head::Binary => LossKind::BinaryCrossEntropy,
+            Head::Multiclass(_) => LossKind::SoftmaxCrossEntropy,
+        }
+    }
+
+    /// The natural head for a task: regression, binary for 2 classes, multiclass above.
+    pub fn for_task(task: Task) -> Self {
+        match task {
+            Task::Regression => Head::Regression,
+            Task::Classification { n_classes: 2 } => Head::Binary,
+            Task::Classification { n_classes } => Head::Multiclass(n_classes),
+        }
+    }
+
+    /// Whether the head accepts data of `task`.
+    pub fn accepts(self, task: Task) -> bool {
+        match (self, task) {
+            (Head::Regression, Task::Regression) => true,
+            (Head::Binary, Task::Classification { n_classes }) => n_classes == 2,
+            (Head::Multiclass(k), Task::Classification { n_classes }) => k == n_classes,
+            _ => false,
+        }
+    }
+
+    /// Whether the head is a classifier.
+    pub fn is_classifier(self) -> bool {
+        !matches!(self, Head::Regression)
+    }
+}
+
+/// What [`Model::predict`] returns.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Predictions<F> {
+    /// Real values (regression).
+    Values(Vec<F>),
+    /// Class ids (classification).
+    Classes(Vec<usize>),
+}
+
+/// A differentiable model with per-sample losses and a weighted backward pass.
+///
+/// The contract: after [`forward`](Model::forward) on a batch, [`backward`](Model::backward)
+/// with weights `w` writes `Σ_i w_i ∇_θ ℓ_i` for that batch into `grad`, without running
+/// the forward pass again. Both are deterministic for any [`Par`] and any thread count.
+pub trait Model<F: Float>: Clone + Send + Sync {
+    /// Pre-planned scratch memory: activations, output derivatives, per-chunk gradients.
+    /// It grows to the largest batch seen and is then reused without allocation.
+    type Workspace: Send;
+
+    /// Number of input features `d`.
+    fn n_inputs(&self) -> usize;
+
+    /// The output head (and so the loss).
+    fn head(&self) -> Head;
+
+    /// The flat parameter vector `θ`.
+    fn params(&self) -> &[F];
+
+    /// The flat parameter vector, mutable (optimisers update it in place).
+    fn params_mut(&mut self) -> &mut [F];
+
+    /// Number of parameters.
+    fn n_params(&self) -> usize {
+        self.params().len()
+    }
+
+    /// A fresh workspace for this model.
+    fn workspace(&self) -> Self::Workspace;
+
+    /// Computes each sample's loss on the batch `x` (`rows × d`, row-major) with targets
+    /// `y`, writing `losses[i] = ℓ(f_θ(x_i), y_i)`, and keeps what
+    /// [`backward`](Model::backward) needs in `ws`.
+    ///
+    /// Errors on shape mismatch or targets of the wrong kind; the model's parameters are
+    /// not checked for finiteness here (the solver does that once per step).
+    fn forward(
+        &self,
+        x: &[F],
+        y: TargetsRef<'_, F>,
+        ws: &mut Self::Workspace,
+        losses: &mut [F],
+        par: Par,
+    ) -> Result<()>;
+
+    /// Writes `Σ_i weights[i] ∇_θ ℓ_i` over the last forward batch into `grad`
+    /// (overwriting it). `x` must be the batch given to that forward pass (it is not
+    /// copied into the workspace); `weights.len()` must equal the batch size.
+    fn backward(
+        &self,
+        x: &[F],
+        ws: &mut Self::Workspace,
+        weights: &[F],
+        grad: &mut [F],
+        par: Par,
+    ) -> Result<()>;
+
+    /// Raw outputs (values or logits), `n × n_outputs`.
+    fn outputs(&self, x: ArrayView2<'_, F>) -> Result<Array2<F>>;
+
+    /// Predicted values (regression) or class ids (classification).
+    fn predict(&self, x: ArrayView2<'_, F>) -> Result<Predictions<F>> {
+        let out = self.outputs(x)?;
+        Ok(match self.head() {
+            Head::Regression => Predictions::Values(out.column(0).to_vec()),
+            Head::Binary => Predictions::Classes(
+                out.column(0)
+                    .iter()
+                    .map(|&z| usize::from(z > F::zero()))
+                    .collect(),
+            ),
+            Head::Multiclass(_) => Predictions::Classes(
+                out.outer_iter()
+                    .map(|r| {
+                        r.iter()
+                            .enumerate()
+                            .fold(
+                                (0, F::neg_infinity()),
+                                |b, (c, &v)| if v > b.1 { (c, v) } else { b },
+                            )
+                            .0
+                    })
+                    .collect(),
+            ),
+        })
+    }
+
+    /// Class probabilities, `n × n_classes` (2 columns for a binary head). Errors for a
+    /// regression head.
+    fn predict_proba(&self, x: ArrayView2<'_, F>) -> Result<Array2<F>> {
+        let out = self.outputs(x)?;
+        match self.head() {
+            Head::Regression => Err(crate::Error::TaskMismatch(
+                "predict_proba needs a classifier".into(),
+            )),
+            Head::Binary => Ok(Array2::from_shape_fn((out.nrows(), 2), |(i, c)| {
+                let p = crate::loss::sigmoid(out[[i, 0]]);
+                if c == 1 { p } else { F::one() - p }
+            })),
+            Head::Multiclass(k) => {
+                let mut p = Array2::zeros((out.nrows(), k));
+                for (zr, mut pr) in out.outer_iter().zip(p.outer_iter_mut()) {
+                    let z = zr.to_vec();
+                    let pv = pr.as_slice_mut().expect("fresh array is contiguous");
+                    crate::loss::softmax(&z, pv);
+                }
+                Ok(p)
+            }
+        }
+    }
+}

@@ -1,0 +1,658 @@
+//! The dense network behind every model: `d → h₁ → … → h_m → out`, with the linear,
+//! logistic and softmax regressions as the case of no hidden layer.
+
+use ndarray::{Array2, ArrayView2};
+use rayon::prelude::*;
+
+use super::init::{init_layer, rng};
+use super::{Activation, Head, Init, Model};
+use crate::data::TargetsRef;
+use crate::linalg::{MatRef, add_assign, axpy, dot, gemm};
+use crate::loss::{binary_cross_entropy, softmax_cross_entropy, squared_error};
+use crate::parallel::{CHUNK_ROWS, Par, num_chunks};
+use crate::{Error, Float, Result};
+
+/// One layer's place in the flat parameter vector.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Layer {
+    fan_in: usize,
+    fan_out: usize,
+    /// Offset of `W` (`fan_in × fan_out`, row-major).
+    w: usize,
+    /// Offset of `b` (`fan_out`).
+    b: usize,
+}
+
+/// A fully connected network with a [`Head`]; see the [module docs](crate::model).
+///
+/// Layer `l` computes `z_l = a_{l−1} W_l + b_l` and, for hidden layers, `a_l = σ(z_l)`;
+/// the last `z` is the output (value or logits). Gradients: `docs/gradients.md`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Network<F> {
+    n_inputs: usize,
+    hidden: Vec<usize>,
+    activation: Activation,
+    head: Head,
+    layers: Vec<Layer>,
+    params: Vec<F>,
+}
+
+fn plan_layers(n_inputs: usize, hidden: &[usize], n_out: usize) -> (Vec<Layer>, usize) {
+    let mut dims = Vec::with_capacity(hidden.len() + 2);
+    dims.push(n_inputs);
+    dims.extend_from_slice(hidden);
+    dims.push(n_out);
+    let mut off = 0;
+    let layers = dims
+        .windows(2)
+        .map(|w| {
+            let l = Layer {
+                fan_in: w[0],
+                fan_out: w[1],
+                w: off,
+                b: off + w[0] * w[1],
+            };
+            off = l.b + w[1];
+            l
+        })
+        .collect();
+    (layers, off)
+}
+
+impl<F: Float> Network<F> {
+    /// Linear regression `f(x) = x·w + b` with squared error, parameters at zero.
+    pub fn linear_regression(n_inputs: usize) -> Self {
+        Self::zeros(n_inputs, Head::Regression)
+    }
+
+    /// Logistic regression: logit `x·w + b`, binary cross-entropy, parameters at zero.
+    pub fn logistic_regression(n_inputs: usize) -> Self {
+        Self::zeros(n_inputs, Head::Binary)
+    }
+
+    /// Softmax (multinomial) regression: logits `x W + b` over `n_classes`, parameters at zero.
+    pub fn softmax_regression(n_inputs: usize, n_classes: usize) -> Self {
+        Self::zeros(n_inputs, Head::Multiclass(n_classes))
+    }
+
+    fn zeros(n_inputs: usize, head: Head) -> Self {
+        let (layers, n) = plan_layers(n_inputs, &[], head.n_outputs());
+        Self {
+            n_inputs,
+            hidden: Vec::new(),
+            activation: Activation::Relu,
+            head,
+            layers,
+            params: vec![F::zero(); n],
+        }
+    }
+
+    /// Rebuilds a network from its description and flat parameters (e.g. a saved model),
+    /// validating every part.
+    pub fn from_parts(
+        n_inputs: usize,
+        hidden: Vec<usize>,
+        activation: Activation,
+        head: Head,
+        params: Vec<F>,
+    ) -> Result<Self> {
+        validate_shape(n_inputs, &hidden, head)?;
+        let (layers, n) = plan_layers(n_inputs, &hidden, head.n_outputs());
+        if params.len() != n {
+            return Err(Error::shape("network parameters", n, params.len()));
+        }
+        if let Some(i) = params.iter().position(|p| !p.is_finite()) {
+            return Err(Error::NonFinite {
+                what: "network parameters".into(),
+                row: i,
+                col: 0,
+            });
+        }
+        Ok(Self {
+            n_inputs,
+            hidden,
+            activation,
+            head,
+            layers,
+            params,
+        })
+    }
+
+    /// Hidden-layer widths (empty for linear models).
+    pub fn hidden(&self) -> &[usize] {
+        &self.hidden
+    }
+
+    /// The hidden-layer activation (irrelevant without hidden layers).
+    pub fn activation(&self) -> Activation {
+        self.activation
+    }
+
+    /// The parameters of layer `l` (0-based) as `(W, b)`, `W` row-major `fan_in × fan_out`.
+    pub fn layer(&self, l: usize) -> Option<(ArrayView2<'_, F>, &[F])> {
+        let ly = self.layers.get(l)?;
+        let w = ArrayView2::from_shape((ly.fan_in, ly.fan_out), &self.params[ly.w..ly.b]).ok()?;
+        Some((w, &self.params[ly.b..ly.b + ly.fan_out]))
+    }
+
+    /// Number of layers with parameters (hidden layers + output layer).
+    pub fn n_layers(&self) -> usize {
+        self.layers.len()
+    }
+
+    fn max_width(&self) -> usize {
+        self.layers
+            .iter()
+            .map(|l| l.fan_out.max(l.fan_in))
+            .max()
+            .unwrap_or(1)
+    }
+}
+
+fn validate_shape(n_inputs: usize, hidden: &[usize], head: Head) -> Result<()> {
+    if n_inputs == 0 {
+        return Err(Error::param(
+            "n_inputs",
+            n_inputs,
+            "a model needs at least one input",
+        ));
+    }
+    if let Some(&h) = hidden.iter().find(|&&h| h == 0) {
+        return Err(Error::param(
+            "hidden",
+            h,
+            "hidden layers need at least one unit",
+        ));
+    }
+    if let Head::Multiclass(k) = head
+        && k < 2
+    {
+        return Err(Error::param(
+            "n_classes",
+            k,
+            "a multiclass head needs at least 2 classes",
+        ));
+    }
+    Ok(())
+}
+
+/// Builder for an MLP (any depth and width) — or, with no hidden layer, a linear model.
+///
+/// ```
+/// use feasible::model::{Activation, Head, Init, Mlp, Model};
+/// let net = Mlp::new(2, Head::Multiclass(2))
+///     .hidden(&[70, 70])
+///     .activation(Activation::Relu)
+///     .init(Init::TorchDefault)
+///     .seed(0)
+///     .build::<f32>()
+///     .unwrap();
+/// assert_eq!(net.n_params(), 2 * 70 + 70 + 70 * 70 + 70 + 70 * 2 + 2);
+/// assert!(Mlp::new(2, Head::Multiclass(1)).build::<f32>().is_err());
+/// ```
+#[derive(Clone, Debug, PartialEq)]
+pub struct Mlp {
+    n_inputs: usize,
+    hidden: Vec<usize>,
+    activation: Activation,
+    head: Head,
+    init: Init,
+    seed: u64,
+}
+
+impl Mlp {
+    /// An MLP with `n_inputs` inputs and the given head; no hidden layer yet, ReLU,
+    /// [`Init::Auto`], seed 0.
+    pub fn new(n_inputs: usize, head: Head) -> Self {
+        Self {
+            n_inputs,
+            hidden: Vec::new(),
+            activation: Activation::Relu,
+            head,
+            init: Init::Auto,
+            seed: 0,
+        }
+    }
+
+    /// Hidden-layer widths, input side first.
+    pub fn hidden(mut self, widths: &[usize]) -> Self {
+        self.hidden = widths.to_vec();
+        self
+    }
+
+    /// The hidden activation.
+    pub fn activation(mut self, a: Activation) -> Self {
+        self.activation = a;
+        self
+    }
+
+    /// The initialisation scheme.
+    pub fn init(mut self, init: Init) -> Self {
+        self.init = init;
+        self
+    }
+
+    /// The initialisation seed.
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.seed = seed;
+        self
+    }
+
+    /// Validates the shape and draws the initial parameters.
+    pub fn build<F: Float>(&self) -> Result<Network<F>> {
+        validate_shape(self.n_inputs, &self.hidden, self.head)?;
+        let (layers, n) = plan_layers(self.n_inputs, &self.hidden, self.head.n_outputs());
+        let mut params = vec![F::zero(); n];
+        let mut r = rng(self.seed);
+        let init = if self.hidden.is_empty() && self.init == Init::Auto {
+            Init::Zeros
+        } else {
+            self.init
+        };
+        let last = layers.len() - 1;
+        for (l, ly) in layers.iter().enumerate() {
+            let act = (l < last).then_some(self.activation);
+            let (w, b) = params[ly.w..ly.b + ly.fan_out].split_at_mut(ly.fan_in * ly.fan_out);
+            init_layer(init, act, ly.fan_in, ly.fan_out, w, b, &mut r);
+        }
+        Ok(Network {
+            n_inputs: self.n_inputs,
+            hidden: self.hidden.clone(),
+            activation: self.activation,
+            head: self.head,
+            layers,
+            params,
+        })
+    }
+}
+
+/// Scratch memory of one row chunk.
+#[derive(Clone, Debug, Default)]
+struct ChunkWs<F> {
+    /// Pre-activations per layer, `CHUNK_ROWS × fan_out` each (the last is the output).
+    z: Vec<Vec<F>>,
+    /// Hidden activations per hidden layer.
+    a: Vec<Vec<F>>,
+    /// `∂ℓ/∂output` per row, `CHUNK_ROWS × n_out`.
+    dout: Vec<F>,
+    /// Back-propagated deltas (two buffers, swapped layer to layer).
+    delta: Vec<F>,
+    delta_next: Vec<F>,
+    /// This chunk's partial gradient.
+    grad: Vec<F>,
+}
+
+/// The [`Network`] workspace: per-chunk buffers sized on first use, then reused.
+#[derive(Clone, Debug, Default)]
+pub struct NetworkWorkspace<F> {
+    /// Signature of the network it was sized for: (layer fans, n_params).
+    shape: Vec<(usize, usize)>,
+    rows: usize,
+    chunks: Vec<ChunkWs<F>>,
+}
+
+impl<F: Float> NetworkWorkspace<F> {
+    fn ensure(&mut self, net: &Network<F>, rows: usize) {
+        let shape: Vec<(usize, usize)> = net.layers.iter().map(|l| (l.fan_in, l.fan_out)).collect();
+        if self.shape != shape {
+            self.shape = shape;
+            self.chunks.clear();
+        }
+        let need = num_chunks(rows);
+        let mw = net.max_width();
+        while self.chunks.len() < need {
+            let nl = net.layers.len();
+            self.chunks.push(ChunkWs {
+                z: net
+                    .layers
+                    .iter()
+                    .map(|l| vec![F::zero(); CHUNK_ROWS * l.fan_out])
+                    .collect(),
+                a: net.layers[..nl - 1]
+                    .iter()
+                    .map(|l| vec![F::zero(); CHUNK_ROWS * l.fan_out])
+                    .collect(),
+                dout: vec![F::zero(); CHUNK_ROWS * net.head.n_outputs()],
+                delta: vec![F::zero(); CHUNK_ROWS * mw],
+                delta_next: vec![F::zero(); CHUNK_ROWS * mw],
+                grad: vec![F::zero(); net.params.len()],
+            });
+        }
+        self.rows = rows;
+    }
+}
+
+/// Forward through all layers for one chunk of `rows` rows of `x`.
+fn forward_chunk<F: Float>(net: &Network<F>, x: &[F], rows: usize, cw: &mut ChunkWs<F>) {
+    let last = net.layers.len() - 1;
+    for (l, ly) in net.layers.iter().enumerate() {
+        let (fi, fo) = (ly.fan_in, ly.fan_out);
+        let w = &net.params[ly.w..ly.b];
+        let b = &net.params[ly.b..ly.b + fo];
+        let input: &[F] = if l == 0 { x } else { &cw.a[l - 1][..rows * fi] };
+        let z = &mut cw.z[l][..rows * fo];
+        if fo == 1 {
+            // A GEMV shape: row dot products beat a GEMM call.
+            for (r, zr) in z.iter_mut().enumerate() {
+                *zr = dot(&input[r * fi..(r + 1) * fi], w) + b[0];
+            }
+        } else {
+            for zr in z.chunks_exact_mut(fo) {
+                zr.copy_from_slice(b);
+            }
+            gemm(
+                F::one(),
+                MatRef::new(input, rows, fi),
+                MatRef::new(w, fi, fo),
+                F::one(),
+                z,
+            );
+        }
+        if l < last {
+            net.activation
+                .apply_slice(&cw.z[l][..rows * fo], &mut cw.a[l][..rows * fo]);
+        }
+    }
+}
+
+/// Per-row loss and `∂ℓ/∂output` from the last layer's output.
+fn loss_chunk<F: Float>(
+    head: Head,
+    out: &[F],
+    y: TargetsRef<'_, F>,
+    losses: &mut [F],
+    dout: &mut [F],
+) {
+    match (head, y) {
+        (Head::Regression, TargetsRef::Real(y)) => {
+            for ((l, d), (&f, &t)) in losses
+                .iter_mut()
+                .zip(dout.iter_mut())
+                .zip(out.iter().zip(y))
+            {
+                (*l, *d) = squared_error(f, t);
+            }
+        }
+        (Head::Binary, TargetsRef::Classes(y)) => {
+            for ((l, d), (&z, &t)) in losses
+                .iter_mut()
+                .zip(dout.iter_mut())
+                .zip(out.iter().zip(y))
+            {
+                (*l, *d) = binary_cross_entropy(z, t);
+            }
+        }
+        (Head::Multiclass(k), TargetsRef::Classes(y)) => {
+            for (r, (l, &t)) in losses.iter_mut().zip(y).enumerate() {
+                *l = softmax_cross_entropy(
+                    &out[r * k..(r + 1) * k],
+                    t,
+                    &mut dout[r * k..(r + 1) * k],
+                );
+            }
+        }
+        _ => unreachable!("targets checked against the head in forward"),
+    }
+}
+
+/// Backward for one chunk: writes this chunk's `Σ_r w_r ∇ℓ_r` into `cw.grad`.
+fn backward_chunk<F: Float>(
+    net: &Network<F>,
+    x: &[F],
+    rows: usize,
+    weights: &[F],
+    cw: &mut ChunkWs<F>,
+) {
+    let n_out = net.head.n_outputs();
+    let ChunkWs {
+        z,
+        a,
+        dout,
+        delta,
+        delta_next,
+        grad,
+    } = cw;
+    for r in 0..rows {
+        let wr = weights[r];
+        for j in 0..n_out {
+            delta[r * n_out + j] = wr * dout[r * n_out + j];
+        }
+    }
+    for (l, ly) in net.layers.iter().enumerate().rev() {
+        let (fi, fo) = (ly.fan_in, ly.fan_out);
+        let input: &[F] = if l == 0 { x } else { &a[l - 1][..rows * fi] };
+        let (gw, gb) = grad[ly.w..ly.b + fo].split_at_mut(fi * fo);
+        let d = &delta[..rows * fo];
+        if fo == 1 {
+            gw.iter_mut().for_each(|g| *g = F::zero());
+            let mut sb = F::zero();
+            for r in 0..rows {
+                axpy(d[r], &input[r * fi..(r + 1) * fi], gw);
+                sb += d[r];
+            }
+            gb[0] = sb;
+        } else {
+            gemm(
+                F::one(),
+                MatRef::new(input, rows, fi).t(),
+                MatRef::new(d, rows, fo),
+                F::zero(),
+                gw,
+            );
+            gb.copy_from_slice(&d[..fo]);
+            for dr in d[fo..].chunks_exact(fo) {
+                add_assign(gb, dr);
+            }
+        }
+        if l > 0 {
+            let w = &net.params[ly.w..ly.b];
+            let nd = &mut delta_next[..rows * fi];
+            if fo == 1 {
+                for (r, ndr) in nd.chunks_exact_mut(fi).enumerate() {
+                    for (o, &wv) in ndr.iter_mut().zip(w) {
+                        *o = d[r] * wv;
+                    }
+                }
+            } else {
+                gemm(
+                    F::one(),
+                    MatRef::new(d, rows, fo),
+                    MatRef::new(w, fi, fo).t(),
+                    F::zero(),
+                    nd,
+                );
+            }
+            net.activation
+                .backprop_slice(&z[l - 1][..rows * fi], &a[l - 1][..rows * fi], nd);
+            std::mem::swap(delta, delta_next);
+        }
+    }
+}
+
+impl<F: Float> Network<F> {
+    fn check_x(&self, x: &[F], rows: usize) -> Result<()> {
+        if x.len() != rows * self.n_inputs {
+            return Err(Error::shape(
+                "batch features (rows × n_inputs)",
+                rows * self.n_inputs,
+                x.len(),
+            ));
+        }
+        Ok(())
+    }
+
+    fn check_targets(&self, y: TargetsRef<'_, F>) -> Result<()> {
+        match (self.head, y) {
+            (Head::Regression, TargetsRef::Real(_)) => Ok(()),
+            (Head::Binary | Head::Multiclass(_), TargetsRef::Classes(labels)) => {
+                let k = self.head.n_outputs().max(2);
+                match labels.iter().position(|&l| l >= k) {
+                    Some(row) => Err(Error::LabelOutOfRange {
+                        label: labels[row],
+                        row,
+                        n_classes: k,
+                    }),
+                    None => Ok(()),
+                }
+            }
+            (h, _) => Err(Error::TaskMismatch(format!(
+                "targets do not fit a {h:?} head"
+            ))),
+        }
+    }
+}
+
+impl<F: Float> Model<F> for Network<F> {
+    type Workspace = NetworkWorkspace<F>;
+
+    fn n_inputs(&self) -> usize {
+        self.n_inputs
+    }
+
+    fn head(&self) -> Head {
+        self.head
+    }
+
+    fn params(&self) -> &[F] {
+        &self.params
+    }
+
+    fn params_mut(&mut self) -> &mut [F] {
+        &mut self.params
+    }
+
+    fn workspace(&self) -> Self::Workspace {
+        NetworkWorkspace::default()
+    }
+
+    fn forward(
+        &self,
+        x: &[F],
+        y: TargetsRef<'_, F>,
+        ws: &mut Self::Workspace,
+        losses: &mut [F],
+        par: Par,
+    ) -> Result<()> {
+        let rows = y.len();
+        if rows == 0 {
+            return Err(Error::Empty("forward on an empty batch".into()));
+        }
+        if losses.len() != rows {
+            return Err(Error::shape("losses buffer", rows, losses.len()));
+        }
+        self.check_x(x, rows)?;
+        self.check_targets(y)?;
+        ws.ensure(self, rows);
+        let d = self.n_inputs;
+        let n_out = self.head.n_outputs();
+        let head = self.head;
+        let work = |(c, (cw, lc)): (usize, (&mut ChunkWs<F>, &mut [F]))| {
+            let r0 = c * CHUNK_ROWS;
+            let nr = lc.len();
+            forward_chunk(self, &x[r0 * d..(r0 + nr) * d], nr, cw);
+            let yc = match y {
+                TargetsRef::Real(v) => TargetsRef::Real(&v[r0..r0 + nr]),
+                TargetsRef::Classes(v) => TargetsRef::Classes(&v[r0..r0 + nr]),
+            };
+            let out = &cw.z[self.layers.len() - 1][..nr * n_out];
+            loss_chunk(head, out, yc, lc, &mut cw.dout[..nr * n_out]);
+        };
+        let nch = num_chunks(rows);
+        if par.fan_out(rows, self.params.len()) {
+            ws.chunks[..nch]
+                .par_iter_mut()
+                .zip(losses.par_chunks_mut(CHUNK_ROWS))
+                .enumerate()
+                .for_each(work);
+        } else {
+            ws.chunks[..nch]
+                .iter_mut()
+                .zip(losses.chunks_mut(CHUNK_ROWS))
+                .enumerate()
+                .for_each(work);
+        }
+        Ok(())
+    }
+
+    fn backward(
+        &self,
+        x: &[F],
+        ws: &mut Self::Workspace,
+        weights: &[F],
+        grad: &mut [F],
+        par: Par,
+    ) -> Result<()> {
+        let rows = ws.rows;
+        if rows == 0 || ws.chunks.is_empty() {
+            return Err(Error::Empty("backward before any forward pass".into()));
+        }
+        if weights.len() != rows {
+            return Err(Error::shape(
+                "weights (one per batch sample)",
+                rows,
+                weights.len(),
+            ));
+        }
+        if grad.len() != self.params.len() {
+            return Err(Error::shape(
+                "gradient buffer",
+                self.params.len(),
+                grad.len(),
+            ));
+        }
+        self.check_x(x, rows)?;
+        let d = self.n_inputs;
+        let work = |(c, (cw, wc)): (usize, (&mut ChunkWs<F>, &[F]))| {
+            let r0 = c * CHUNK_ROWS;
+            let nr = wc.len();
+            backward_chunk(self, &x[r0 * d..(r0 + nr) * d], nr, wc, cw);
+        };
+        let nch = num_chunks(rows);
+        if par.fan_out(rows, self.params.len()) {
+            ws.chunks[..nch]
+                .par_iter_mut()
+                .zip(weights.par_chunks(CHUNK_ROWS))
+                .enumerate()
+                .for_each(work);
+        } else {
+            ws.chunks[..nch]
+                .iter_mut()
+                .zip(weights.chunks(CHUNK_ROWS))
+                .enumerate()
+                .for_each(work);
+        }
+        // Fixed-order reduction of the per-chunk partial gradients.
+        grad.copy_from_slice(&ws.chunks[0].grad);
+        for cw in &ws.chunks[1..nch] {
+            add_assign(grad, &cw.grad);
+        }
+        Ok(())
+    }
+
+    fn outputs(&self, x: ArrayView2<'_, F>) -> Result<Array2<F>> {
+        if x.ncols() != self.n_inputs {
+            return Err(Error::shape("feature columns", self.n_inputs, x.ncols()));
+        }
+        if x.nrows() == 0 {
+            return Err(Error::Empty("no rows to predict".into()));
+        }
+        crate::data::check_finite_pub("features", x)?;
+        let xs = x.as_standard_layout();
+        let xs = xs.as_slice().expect("standard layout is contiguous");
+        let rows = x.nrows();
+        let n_out = self.head.n_outputs();
+        let mut out = Array2::zeros((rows, n_out));
+        let mut ws = NetworkWorkspace::default();
+        ws.ensure(self, CHUNK_ROWS.min(rows));
+        let last = self.layers.len() - 1;
+        let d = self.n_inputs;
+        let o = out.as_slice_mut().expect("fresh array is contiguous");
+        for (c, oc) in o.chunks_mut(CHUNK_ROWS * n_out).enumerate() {
+            let r0 = c * CHUNK_ROWS;
+            let nr = oc.len() / n_out;
+            forward_chunk(self, &xs[r0 * d..(r0 + nr) * d], nr, &mut ws.chunks[0]);
+            oc.copy_from_slice(&ws.chunks[0].z[last][..nr * n_out]);
+        }
+        Ok(out)
+    }
+}
