@@ -13,6 +13,8 @@
 //! | [`data`] | [`Dataset`], scaling, splits, mini-batches, embedded and synthetic data |
 //! | [`model`] | linear / logistic / softmax regression and MLPs, with hand-derived gradients |
 //! | [`loss`] | per-sample losses and their derivatives |
+//! | [`solver`] | the primal-dual trainer (FL, RFL) and the ERM, CSERM, CVaR baselines |
+//! | [`metrics`] | tail metrics (max, quantiles, CVaR, feasible fraction) and KKT reports |
 //! | [`linalg`], [`parallel`] | GEMM and vector kernels; deterministic chunked parallelism |
 //!
 //! All numeric code is generic over [`Float`] (`f32` or `f64`).
@@ -22,8 +24,10 @@ mod error;
 mod float;
 pub mod linalg;
 pub mod loss;
+pub mod metrics;
 pub mod model;
 pub mod parallel;
+pub mod solver;
 
 pub use data::Dataset;
 pub use error::{Error, Result};

@@ -1,0 +1,149 @@
+use serde::{Deserialize, Serialize};
+
+use crate::{Error, Float, Result};
+
+/// How the per-sample multipliers `λ_i` are updated from the constraint error
+/// `e_i = ℓ_i − ε` (FL) or `e_i = ℓ_i − ε − λ_i/α` (RFL).
+///
+/// * `Ascent`: projected gradient ascent `λ_i ← max(0, λ_i + η e_i)`.
+/// * `NuPi`: the νPI controller (Sohrabi et al., 2024), per sample,
+///   `ξ_i ← ν ξ_i + (1 − ν) e_i`, then
+///   `λ_i ← max(0, λ_i + η (κ_i e_i + κ_p (ξ_i − ξ_i^prev)))`, with `ξ` starting at 0.
+///   `κ_p = 0, κ_i = 1` (any `ν`) is plain ascent; `κ_p > 0` damps oscillations.
+///
+/// ```
+/// use feasible::solver::DualOptimizer;
+/// assert!(DualOptimizer::ascent(1e-2).validate().is_ok());
+/// assert!(DualOptimizer::ascent(0.0).validate().is_err());
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+pub enum DualOptimizer {
+    /// Projected gradient ascent with step `lr`.
+    Ascent {
+        /// Dual learning rate `η_λ > 0`.
+        lr: f64,
+    },
+    /// νPI controller.
+    NuPi {
+        /// Dual learning rate `η_λ > 0`.
+        lr: f64,
+        /// Proportional gain `κ_p ≥ 0`.
+        kappa_p: f64,
+        /// Integral gain `κ_i ≥ 0`.
+        kappa_i: f64,
+        /// EMA coefficient `ν ∈ [0, 1)`.
+        nu: f64,
+    },
+}
+
+impl DualOptimizer {
+    /// Projected gradient ascent.
+    pub fn ascent(lr: f64) -> Self {
+        DualOptimizer::Ascent { lr }
+    }
+
+    /// The νPI controller.
+    pub fn nupi(lr: f64, kappa_p: f64, kappa_i: f64, nu: f64) -> Self {
+        DualOptimizer::NuPi {
+            lr,
+            kappa_p,
+            kappa_i,
+            nu,
+        }
+    }
+
+    /// The dual learning rate.
+    pub fn lr(&self) -> f64 {
+        match *self {
+            DualOptimizer::Ascent { lr } | DualOptimizer::NuPi { lr, .. } => lr,
+        }
+    }
+
+    /// Checks the rate and gains.
+    pub fn validate(&self) -> Result<()> {
+        let lr = self.lr();
+        if !(lr > 0.0 && lr.is_finite()) {
+            return Err(Error::param("dual_lr", lr, "must be finite and > 0"));
+        }
+        if let DualOptimizer::NuPi {
+            kappa_p,
+            kappa_i,
+            nu,
+            ..
+        } = *self
+        {
+            if !(kappa_p >= 0.0 && kappa_p.is_finite()) {
+                return Err(Error::param("kappa_p", kappa_p, "must be finite and ≥ 0"));
+            }
+            if !(kappa_i >= 0.0 && kappa_i.is_finite()) {
+                return Err(Error::param("kappa_i", kappa_i, "must be finite and ≥ 0"));
+            }
+            if !(0.0..1.0).contains(&nu) {
+                return Err(Error::param("nu", nu, "must lie in [0, 1)"));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// One dual step on the samples of a batch: for each `k`, sample `idx[k]` with loss
+/// `losses[k]` updates `lambda[idx[k]]` (and its νPI state `xi[idx[k]]`). Multipliers of
+/// samples outside the batch are not touched. `alpha = Some(α)` gives RFL's decayed step.
+///
+/// ```
+/// use feasible::solver::{dual_step, DualOptimizer};
+/// let mut lambda = vec![0.0_f64, 1.0, 5.0];
+/// let mut xi = Vec::new();
+/// dual_step(&DualOptimizer::ascent(0.5), &[2, 0], &[1.0, 3.0], 2.0, None, &mut lambda, &mut xi);
+/// assert_eq!(lambda, vec![0.5, 1.0, 4.5]); // λ₀ = max(0, 0 + 0.5·(3 − 2)), λ₂ = 5 + 0.5·(1 − 2)
+/// ```
+pub fn dual_step<F: Float>(
+    dual: &DualOptimizer,
+    idx: &[usize],
+    losses: &[F],
+    epsilon: f64,
+    alpha: Option<f64>,
+    lambda: &mut [F],
+    xi: &mut Vec<F>,
+) {
+    let eps = F::lit(epsilon);
+    let inv_alpha = alpha.map(|a| F::lit(1.0 / a));
+    let zero = F::zero();
+    match *dual {
+        DualOptimizer::Ascent { lr } => {
+            let eta = F::lit(lr);
+            for (&i, &l) in idx.iter().zip(losses) {
+                let lam = lambda[i];
+                let e = match inv_alpha {
+                    Some(ia) => l - eps - lam * ia,
+                    None => l - eps,
+                };
+                lambda[i] = (lam + eta * e).max(zero);
+            }
+        }
+        DualOptimizer::NuPi {
+            lr,
+            kappa_p,
+            kappa_i,
+            nu,
+        } => {
+            if xi.len() != lambda.len() {
+                xi.clear();
+                xi.resize(lambda.len(), zero);
+            }
+            let (eta, kp, ki, nu_f) = (F::lit(lr), F::lit(kappa_p), F::lit(kappa_i), F::lit(nu));
+            for (&i, &l) in idx.iter().zip(losses) {
+                let lam = lambda[i];
+                let e = match inv_alpha {
+                    Some(ia) => l - eps - lam * ia,
+                    None => l - eps,
+                };
+                let prev = xi[i];
+                let cur = nu_f * prev + (F::one() - nu_f) * e;
+                xi[i] = cur;
+                lambda[i] = (lam + eta * (ki * e + kp * (cur - prev))).max(zero);
+            }
+        }
+    }
+}

@@ -1,0 +1,345 @@
+use serde::{Deserialize, Serialize};
+
+use crate::{Error, Float, Result};
+
+/// The primal optimiser, with PyTorch's update rules (so runs can be set beside PyTorch's).
+///
+/// ```
+/// use feasible::solver::Optimizer;
+/// let adamw = Optimizer::adamw(5e-4); // weight decay 0.01, β = (0.9, 0.999), 1e-8
+/// assert!(adamw.validate().is_ok());
+/// assert!(Optimizer::sgd(0.0).validate().is_err());
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+pub enum Optimizer {
+    /// SGD with optional (Nesterov) momentum and coupled (L2) weight decay.
+    Sgd {
+        /// Learning rate `> 0`.
+        lr: f64,
+        /// Momentum `μ ∈ [0, 1)`.
+        momentum: f64,
+        /// Nesterov momentum (needs `μ > 0`).
+        nesterov: bool,
+        /// L2 weight decay `≥ 0`, added to the gradient.
+        weight_decay: f64,
+    },
+    /// Adam (weight decay, if any, is added to the gradient as L2).
+    Adam {
+        /// Learning rate `> 0`.
+        lr: f64,
+        /// First-moment decay.
+        beta1: f64,
+        /// Second-moment decay.
+        beta2: f64,
+        /// Denominator guard.
+        eps: f64,
+        /// L2 weight decay `≥ 0`.
+        weight_decay: f64,
+    },
+    /// AdamW: Adam with decoupled weight decay `θ ← θ (1 − lr·wd)`.
+    AdamW {
+        /// Learning rate `> 0`.
+        lr: f64,
+        /// First-moment decay.
+        beta1: f64,
+        /// Second-moment decay.
+        beta2: f64,
+        /// Denominator guard.
+        eps: f64,
+        /// Decoupled weight decay `≥ 0`.
+        weight_decay: f64,
+    },
+}
+
+impl Optimizer {
+    /// Plain SGD.
+    pub fn sgd(lr: f64) -> Self {
+        Optimizer::Sgd {
+            lr,
+            momentum: 0.0,
+            nesterov: false,
+            weight_decay: 0.0,
+        }
+    }
+
+    /// Adam with PyTorch's defaults (β = (0.9, 0.999), eps = 1e-8, no weight decay).
+    pub fn adam(lr: f64) -> Self {
+        Optimizer::Adam {
+            lr,
+            beta1: 0.9,
+            beta2: 0.999,
+            eps: 1e-8,
+            weight_decay: 0.0,
+        }
+    }
+
+    /// AdamW with PyTorch's defaults (β = (0.9, 0.999), eps = 1e-8, weight decay 0.01).
+    pub fn adamw(lr: f64) -> Self {
+        Optimizer::AdamW {
+            lr,
+            beta1: 0.9,
+            beta2: 0.999,
+            eps: 1e-8,
+            weight_decay: 0.01,
+        }
+    }
+
+    /// The same optimiser with another weight decay.
+    pub fn with_weight_decay(mut self, wd: f64) -> Self {
+        match &mut self {
+            Optimizer::Sgd { weight_decay, .. }
+            | Optimizer::Adam { weight_decay, .. }
+            | Optimizer::AdamW { weight_decay, .. } => *weight_decay = wd,
+        }
+        self
+    }
+
+    /// SGD with momentum (and Nesterov if asked); other optimisers are returned unchanged.
+    pub fn with_momentum(mut self, mu: f64, use_nesterov: bool) -> Self {
+        if let Optimizer::Sgd {
+            momentum, nesterov, ..
+        } = &mut self
+        {
+            *momentum = mu;
+            *nesterov = use_nesterov;
+        }
+        self
+    }
+
+    /// The base learning rate.
+    pub fn lr(&self) -> f64 {
+        match *self {
+            Optimizer::Sgd { lr, .. }
+            | Optimizer::Adam { lr, .. }
+            | Optimizer::AdamW { lr, .. } => lr,
+        }
+    }
+
+    /// Checks every rate and coefficient.
+    pub fn validate(&self) -> Result<()> {
+        let lr = self.lr();
+        if !(lr > 0.0 && lr.is_finite()) {
+            return Err(Error::param(
+                "lr",
+                lr,
+                "the learning rate must be finite and > 0",
+            ));
+        }
+        match *self {
+            Optimizer::Sgd {
+                momentum,
+                nesterov,
+                weight_decay,
+                ..
+            } => {
+                if !(0.0..1.0).contains(&momentum) {
+                    return Err(Error::param("momentum", momentum, "must lie in [0, 1)"));
+                }
+                if nesterov && momentum == 0.0 {
+                    return Err(Error::param(
+                        "nesterov",
+                        nesterov,
+                        "Nesterov momentum needs momentum > 0",
+                    ));
+                }
+                check_wd(weight_decay)
+            }
+            Optimizer::Adam {
+                beta1,
+                beta2,
+                eps,
+                weight_decay,
+                ..
+            }
+            | Optimizer::AdamW {
+                beta1,
+                beta2,
+                eps,
+                weight_decay,
+                ..
+            } => {
+                if !(0.0..1.0).contains(&beta1) {
+                    return Err(Error::param("beta1", beta1, "must lie in [0, 1)"));
+                }
+                if !(0.0..1.0).contains(&beta2) {
+                    return Err(Error::param("beta2", beta2, "must lie in [0, 1)"));
+                }
+                if !(eps > 0.0 && eps.is_finite()) {
+                    return Err(Error::param("eps", eps, "must be finite and > 0"));
+                }
+                check_wd(weight_decay)
+            }
+        }
+    }
+}
+
+fn check_wd(wd: f64) -> Result<()> {
+    if wd >= 0.0 && wd.is_finite() {
+        Ok(())
+    } else {
+        Err(Error::param("weight_decay", wd, "must be finite and ≥ 0"))
+    }
+}
+
+/// Learning-rate schedule, advanced once per epoch (as a PyTorch scheduler stepped per epoch).
+///
+/// ```
+/// use feasible::solver::Schedule;
+/// let s = Schedule::Cosine { min_lr: 0.0 };
+/// assert_eq!(s.lr(1.0, 0, 10), 1.0);
+/// assert!((s.lr(1.0, 5, 10) - 0.5).abs() < 1e-12);
+/// let st = Schedule::Step { every: 2, gamma: 0.1 };
+/// assert!((st.lr(1.0, 4, 10) - 0.01).abs() < 1e-15);
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+pub enum Schedule {
+    /// The base rate throughout.
+    #[default]
+    Constant,
+    /// Cosine annealing from the base rate to `min_lr` over all epochs.
+    Cosine {
+        /// Final learning rate.
+        min_lr: f64,
+    },
+    /// Multiply by `gamma` every `every` epochs.
+    Step {
+        /// Epochs between decays (≥ 1).
+        every: usize,
+        /// Decay factor in (0, 1].
+        gamma: f64,
+    },
+}
+
+impl Schedule {
+    /// The learning rate in `epoch` (0-based) of `epochs`.
+    pub fn lr(&self, base: f64, epoch: usize, epochs: usize) -> f64 {
+        match *self {
+            Schedule::Constant => base,
+            Schedule::Cosine { min_lr } => {
+                let t = epoch as f64 / epochs.max(1) as f64;
+                min_lr + 0.5 * (base - min_lr) * (1.0 + (std::f64::consts::PI * t).cos())
+            }
+            Schedule::Step { every, gamma } => base * gamma.powi((epoch / every.max(1)) as i32),
+        }
+    }
+
+    /// Checks the schedule's own parameters.
+    pub fn validate(&self) -> Result<()> {
+        match *self {
+            Schedule::Constant => Ok(()),
+            Schedule::Cosine { min_lr } if min_lr >= 0.0 && min_lr.is_finite() => Ok(()),
+            Schedule::Cosine { min_lr } => {
+                Err(Error::param("min_lr", min_lr, "must be finite and ≥ 0"))
+            }
+            Schedule::Step { every, .. } if every == 0 => {
+                Err(Error::param("every", every, "must be ≥ 1"))
+            }
+            Schedule::Step { gamma, .. } if !(gamma > 0.0 && gamma <= 1.0) => {
+                Err(Error::param("gamma", gamma, "must lie in (0, 1]"))
+            }
+            Schedule::Step { .. } => Ok(()),
+        }
+    }
+}
+
+/// The optimiser's state: moments and step count, saved in checkpoints.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(bound = "")]
+pub struct OptimizerState<F: Float> {
+    /// Steps taken.
+    pub t: u64,
+    /// Momentum buffer (SGD) or first moment (Adam); empty until used.
+    pub m: Vec<F>,
+    /// Second moment (Adam); empty otherwise.
+    pub v: Vec<F>,
+}
+
+impl<F: Float> OptimizerState<F> {
+    /// A fresh state for `n` parameters.
+    pub fn new(n: usize, opt: &Optimizer) -> Self {
+        let (m, v) = match opt {
+            Optimizer::Sgd { momentum, .. } if *momentum > 0.0 => (vec![F::zero(); n], Vec::new()),
+            Optimizer::Sgd { .. } => (Vec::new(), Vec::new()),
+            _ => (vec![F::zero(); n], vec![F::zero(); n]),
+        };
+        Self { t: 0, m, v }
+    }
+
+    /// One step `θ ← update(θ, g)` at learning rate `lr`, in place (PyTorch's formulas).
+    pub fn step(&mut self, opt: &Optimizer, lr: f64, theta: &mut [F], grad: &[F]) {
+        self.t += 1;
+        let lr_f = F::lit(lr);
+        match *opt {
+            Optimizer::Sgd {
+                momentum,
+                nesterov,
+                weight_decay,
+                ..
+            } => {
+                let wd = F::lit(weight_decay);
+                let mu = F::lit(momentum);
+                if momentum == 0.0 {
+                    for (p, &g) in theta.iter_mut().zip(grad) {
+                        let g = g + wd * *p;
+                        *p -= lr_f * g;
+                    }
+                } else {
+                    let first = self.t == 1;
+                    for ((p, &g), b) in theta.iter_mut().zip(grad).zip(self.m.iter_mut()) {
+                        let g = g + wd * *p;
+                        *b = if first { g } else { mu * *b + g };
+                        let d = if nesterov { g + mu * *b } else { *b };
+                        *p -= lr_f * d;
+                    }
+                }
+            }
+            Optimizer::Adam {
+                beta1,
+                beta2,
+                eps,
+                weight_decay,
+                ..
+            }
+            | Optimizer::AdamW {
+                beta1,
+                beta2,
+                eps,
+                weight_decay,
+                ..
+            } => {
+                let decoupled = matches!(opt, Optimizer::AdamW { .. });
+                let bc1 = 1.0 - beta1.powi(self.t as i32);
+                let bc2 = 1.0 - beta2.powi(self.t as i32);
+                let step_size = F::lit(lr / bc1);
+                let inv_sqrt_bc2 = F::lit(1.0 / bc2.sqrt());
+                let (b1, b2, e, wd) = (
+                    F::lit(beta1),
+                    F::lit(beta2),
+                    F::lit(eps),
+                    F::lit(weight_decay),
+                );
+                let decay = F::one() - lr_f * wd;
+                let one = F::one();
+                for (((p, &g), m), v) in theta
+                    .iter_mut()
+                    .zip(grad)
+                    .zip(self.m.iter_mut())
+                    .zip(self.v.iter_mut())
+                {
+                    let g = if decoupled {
+                        *p *= decay;
+                        g
+                    } else {
+                        g + wd * *p
+                    };
+                    *m = b1 * *m + (one - b1) * g;
+                    *v = b2 * *v + (one - b2) * g * g;
+                    let denom = v.sqrt() * inv_sqrt_bc2 + e;
+                    *p -= step_size * *m / denom;
+                }
+            }
+        }
+    }
+}

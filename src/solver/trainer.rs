@@ -1,0 +1,779 @@
+use rand::SeedableRng;
+use rand_xoshiro::Xoshiro256PlusPlus;
+use serde::{Deserialize, Serialize};
+
+use super::dual::{DualOptimizer, dual_step};
+use super::eval;
+use super::method::Method;
+use super::observe::{Control, EpochRecord, NoObserver, Observer, StepInfo, Termination};
+use super::optim::{Optimizer, OptimizerState, Schedule};
+use crate::data::{Dataset, MiniBatches, Targets, TargetsRef};
+use crate::metrics::{FeasibilityReport, LossSummary, MultiplierStats, pairwise_sum};
+use crate::model::Model;
+use crate::parallel::Par;
+use crate::{Error, Float, Result};
+
+/// When the primal step sees the multipliers.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DualOrder {
+    /// Dual step first, then the primal step with the *updated* `λ` (the reference
+    /// implementation's order, and the default).
+    #[default]
+    Alternating,
+    /// Primal step with the `λ` from before the dual step (simultaneous GDA).
+    Simultaneous,
+}
+
+/// Unchecked training settings, set with builder methods, then [`check`](Self::check)ed
+/// into a [`Trainer`].
+///
+/// ```
+/// use feasible::solver::{Method, Optimizer, TrainerParams};
+/// let trainer = TrainerParams::new(Method::Fl { epsilon: 0.1 })
+///     .optimizer(Optimizer::adamw(5e-4))
+///     .dual_lr(1e-2)
+///     .epochs(10)
+///     .check()
+///     .unwrap();
+/// assert_eq!(trainer.params().epochs, 10);
+/// assert!(TrainerParams::new(Method::Erm).epochs(0).check().is_err());
+/// ```
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TrainerParams {
+    /// The objective.
+    pub method: Method,
+    /// The primal optimiser.
+    pub optimizer: Optimizer,
+    /// Its learning-rate schedule (per epoch).
+    pub schedule: Schedule,
+    /// The multipliers' update (FL/RFL).
+    pub dual: DualOptimizer,
+    /// Alternating (default) or simultaneous dual/primal steps.
+    pub order: DualOrder,
+    /// Initial value of every multiplier (default 0).
+    pub init_multiplier: f64,
+    /// Initial `τ` for CVaR (default 0).
+    pub init_tau: f64,
+    /// Number of epochs (≥ 1).
+    pub epochs: usize,
+    /// Mini-batch size; `None` is full batch.
+    pub batch_size: Option<usize>,
+    /// Seed of the batch order.
+    pub seed: u64,
+    /// Evaluate the full training (and validation) set every this many epochs; 0 = only
+    /// after the last epoch. Default 1.
+    pub eval_every: usize,
+    /// Stop as soon as an evaluation finds every training sample feasible.
+    pub stop_when_feasible: bool,
+    /// The `ε` used in reports for methods that have none (ERM, CVaR).
+    pub report_epsilon: Option<f64>,
+    /// Compute `‖Σ λ_i ∇ℓ_i‖` after training (one extra pass; FL/RFL only). Default true.
+    pub stationarity: bool,
+    /// Threading of the kernels.
+    pub par: Par,
+}
+
+impl TrainerParams {
+    /// Defaults: SGD lr 0.1, constant schedule, dual ascent lr 1e-2, alternating order,
+    /// 100 epochs, full batch, seed 0, evaluation every epoch.
+    pub fn new(method: Method) -> Self {
+        Self {
+            method,
+            optimizer: Optimizer::sgd(0.1),
+            schedule: Schedule::Constant,
+            dual: DualOptimizer::ascent(1e-2),
+            order: DualOrder::Alternating,
+            init_multiplier: 0.0,
+            init_tau: 0.0,
+            epochs: 100,
+            batch_size: None,
+            seed: 0,
+            eval_every: 1,
+            stop_when_feasible: false,
+            report_epsilon: None,
+            stationarity: true,
+            par: Par::Rayon,
+        }
+    }
+
+    /// Sets the primal optimiser.
+    pub fn optimizer(mut self, o: Optimizer) -> Self {
+        self.optimizer = o;
+        self
+    }
+    /// Sets the learning-rate schedule.
+    pub fn schedule(mut self, s: Schedule) -> Self {
+        self.schedule = s;
+        self
+    }
+    /// Sets the dual optimiser.
+    pub fn dual(mut self, d: DualOptimizer) -> Self {
+        self.dual = d;
+        self
+    }
+    /// Projected gradient ascent on the multipliers with this rate.
+    pub fn dual_lr(mut self, lr: f64) -> Self {
+        self.dual = DualOptimizer::ascent(lr);
+        self
+    }
+    /// Sets the dual/primal order.
+    pub fn order(mut self, o: DualOrder) -> Self {
+        self.order = o;
+        self
+    }
+    /// Sets the initial multiplier value.
+    pub fn init_multiplier(mut self, v: f64) -> Self {
+        self.init_multiplier = v;
+        self
+    }
+    /// Sets CVaR's initial `τ`.
+    pub fn init_tau(mut self, v: f64) -> Self {
+        self.init_tau = v;
+        self
+    }
+    /// Sets the number of epochs.
+    pub fn epochs(mut self, e: usize) -> Self {
+        self.epochs = e;
+        self
+    }
+    /// Mini-batches of this size (reshuffled every epoch).
+    pub fn batch_size(mut self, b: usize) -> Self {
+        self.batch_size = Some(b);
+        self
+    }
+    /// Full-batch training.
+    pub fn full_batch(mut self) -> Self {
+        self.batch_size = None;
+        self
+    }
+    /// Sets the seed.
+    pub fn seed(mut self, s: u64) -> Self {
+        self.seed = s;
+        self
+    }
+    /// Sets the evaluation period in epochs (0: only at the end).
+    pub fn eval_every(mut self, k: usize) -> Self {
+        self.eval_every = k;
+        self
+    }
+    /// Stops early once every training sample is feasible.
+    pub fn stop_when_feasible(mut self, yes: bool) -> Self {
+        self.stop_when_feasible = yes;
+        self
+    }
+    /// The `ε` for reports of methods without one.
+    pub fn report_epsilon(mut self, e: f64) -> Self {
+        self.report_epsilon = Some(e);
+        self
+    }
+    /// Whether to compute the stationarity norm after training.
+    pub fn stationarity(mut self, yes: bool) -> Self {
+        self.stationarity = yes;
+        self
+    }
+    /// Sets the kernel threading.
+    pub fn par(mut self, p: Par) -> Self {
+        self.par = p;
+        self
+    }
+
+    /// Validates every setting that does not depend on the data.
+    pub fn check(self) -> Result<Trainer> {
+        self.method.validate()?;
+        self.optimizer.validate()?;
+        self.schedule.validate()?;
+        self.dual.validate()?;
+        if self.epochs == 0 {
+            return Err(Error::param("epochs", 0, "must be ≥ 1"));
+        }
+        if self.batch_size == Some(0) {
+            return Err(Error::param("batch_size", 0, "must be ≥ 1"));
+        }
+        if !(self.init_multiplier >= 0.0 && self.init_multiplier.is_finite()) {
+            return Err(Error::param(
+                "init_multiplier",
+                self.init_multiplier,
+                "must be finite and ≥ 0",
+            ));
+        }
+        if !self.init_tau.is_finite() {
+            return Err(Error::param("init_tau", self.init_tau, "must be finite"));
+        }
+        if let Some(e) = self.report_epsilon
+            && !(e >= 0.0 && e.is_finite())
+        {
+            return Err(Error::param("epsilon", e, "must be finite and ≥ 0"));
+        }
+        Ok(Trainer { p: self })
+    }
+
+    /// The `ε` of the method, or the report's.
+    pub fn epsilon(&self) -> Option<f64> {
+        self.method.epsilon().or(self.report_epsilon)
+    }
+}
+
+/// Validated settings, ready to [`fit`](Trainer::fit).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Trainer {
+    p: TrainerParams,
+}
+
+/// Everything needed to continue a run exactly: parameters, multipliers, optimiser
+/// moments, the RNG position and batch order, the epoch, and the history so far.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(bound = "")]
+pub struct Checkpoint<F: Float> {
+    /// Epochs completed.
+    pub epoch: usize,
+    /// Optimisation steps taken.
+    pub step: u64,
+    /// The model's flat parameters.
+    pub params: Vec<F>,
+    /// CVaR's `τ`.
+    pub tau: F,
+    /// One multiplier per training sample (empty for ERM, CSERM, CVaR).
+    pub lambda: Vec<F>,
+    /// νPI state per sample (empty unless νPI is used).
+    pub xi: Vec<F>,
+    /// Primal optimiser state.
+    pub opt: OptimizerState<F>,
+    /// `τ`'s optimiser state.
+    pub tau_opt: OptimizerState<F>,
+    /// The batch-order RNG.
+    pub rng: Xoshiro256PlusPlus,
+    /// The current batch order.
+    pub order: Vec<usize>,
+    /// Epoch records so far.
+    pub history: Vec<EpochRecord>,
+}
+
+/// Training failed after it started: a non-finite loss, gradient or parameter.
+#[derive(Debug, thiserror::Error)]
+pub enum TrainError<F: Float> {
+    /// Invalid settings or data (nothing was trained).
+    #[error(transparent)]
+    Invalid(#[from] Error),
+    /// Divergence; `last_finite` is the state before the failing step.
+    #[error("training diverged at epoch {epoch}, step {step}: {what}")]
+    Diverged {
+        /// 0-based epoch of the failing step.
+        epoch: usize,
+        /// Step count at the failure.
+        step: u64,
+        /// What became non-finite.
+        what: String,
+        /// The last finite state (restore it to inspect or resume with smaller steps).
+        last_finite: Box<Checkpoint<F>>,
+    },
+}
+
+/// The result of training.
+#[derive(Clone, Debug)]
+pub struct Fit<F: Float, M> {
+    /// The trained model.
+    pub model: M,
+    /// The final multipliers `λ` (FL, RFL).
+    pub multipliers: Option<Vec<F>>,
+    /// RFL's slack `u = λ/α`.
+    pub slack: Option<Vec<F>>,
+    /// CVaR's final `τ`.
+    pub tau: Option<F>,
+    /// Final per-sample training losses.
+    pub train_losses: Vec<F>,
+    /// Final training summary.
+    pub train: LossSummary,
+    /// Final validation summary.
+    pub validation: Option<LossSummary>,
+    /// Final multiplier statistics (FL, RFL).
+    pub multiplier_stats: Option<MultiplierStats>,
+    /// Per-evaluation records.
+    pub history: Vec<EpochRecord>,
+    /// Why training ended.
+    pub termination: Termination,
+    /// Epochs completed.
+    pub epochs_run: usize,
+    /// KKT residuals (when the method or `report_epsilon` gives an ε).
+    pub feasibility: Option<FeasibilityReport>,
+    /// The final state, to resume from.
+    pub checkpoint: Checkpoint<F>,
+}
+
+/// Reused buffers of one run: nothing is allocated per step.
+struct Buffers<F, W> {
+    ws: W,
+    eval_ws: W,
+    xb: Vec<F>,
+    yr: Vec<F>,
+    yc: Vec<usize>,
+    losses: Vec<F>,
+    weights: Vec<F>,
+    grad: Vec<F>,
+    prev: Vec<F>,
+}
+
+fn to_f64<F: Float>(v: &[F]) -> Vec<f64> {
+    v.iter().map(|x| x.to_f64_lossless()).collect()
+}
+
+impl Trainer {
+    /// The validated settings.
+    pub fn params(&self) -> &TrainerParams {
+        &self.p
+    }
+
+    /// Trains `model` on `train` from scratch, evaluating on `validation` when given.
+    pub fn fit<F: Float, M: Model<F>>(
+        &self,
+        model: M,
+        train: &Dataset<F>,
+        validation: Option<&Dataset<F>>,
+    ) -> Result<Fit<F, M>, TrainError<F>> {
+        self.run(model, None, train, validation, &mut NoObserver)
+    }
+
+    /// As [`fit`](Self::fit), calling `observer` every epoch evaluation (and every k steps
+    /// if it asks).
+    pub fn fit_observed<F: Float, M: Model<F>>(
+        &self,
+        model: M,
+        train: &Dataset<F>,
+        validation: Option<&Dataset<F>>,
+        observer: &mut dyn Observer,
+    ) -> Result<Fit<F, M>, TrainError<F>> {
+        self.run(model, None, train, validation, observer)
+    }
+
+    /// Continues a run from a checkpoint up to this trainer's `epochs`. With the same
+    /// settings and data, the end is bit-identical to an uninterrupted run.
+    pub fn resume<F: Float, M: Model<F>>(
+        &self,
+        model: M,
+        checkpoint: Checkpoint<F>,
+        train: &Dataset<F>,
+        validation: Option<&Dataset<F>>,
+        observer: &mut dyn Observer,
+    ) -> Result<Fit<F, M>, TrainError<F>> {
+        self.run(model, Some(checkpoint), train, validation, observer)
+    }
+
+    fn check_data<F: Float, M: Model<F>>(
+        &self,
+        model: &M,
+        train: &Dataset<F>,
+        val: Option<&Dataset<F>>,
+    ) -> Result<()> {
+        for (name, d) in std::iter::once(("training", train)).chain(val.map(|v| ("validation", v)))
+        {
+            if d.n_features() != model.n_inputs() {
+                return Err(Error::shape(
+                    format!("{name} features"),
+                    model.n_inputs(),
+                    d.n_features(),
+                ));
+            }
+            if !model.head().accepts(d.task()) {
+                return Err(Error::TaskMismatch(format!(
+                    "{name} data is {:?} but the model's head is {:?}",
+                    d.task(),
+                    model.head()
+                )));
+            }
+        }
+        if let Some(b) = self.p.batch_size
+            && b > train.n_samples()
+        {
+            return Err(Error::param(
+                "batch_size",
+                b,
+                format!("must not exceed the {} training samples", train.n_samples()),
+            ));
+        }
+        if let Some(i) = model.params().iter().position(|p| !p.is_finite()) {
+            return Err(Error::NonFinite {
+                what: "initial model parameters".into(),
+                row: i,
+                col: 0,
+            });
+        }
+        Ok(())
+    }
+
+    fn run<F: Float, M: Model<F>>(
+        &self,
+        mut model: M,
+        start: Option<Checkpoint<F>>,
+        train: &Dataset<F>,
+        validation: Option<&Dataset<F>>,
+        observer: &mut dyn Observer,
+    ) -> Result<Fit<F, M>, TrainError<F>> {
+        let p = &self.p;
+        self.check_data(&model, train, validation)?;
+        let n = train.n_samples();
+        let n_params = model.n_params();
+        let mut batches = MiniBatches::new(n, p.batch_size.unwrap_or(n))?;
+        let pd = p.method.is_primal_dual();
+        let mut ck = match start {
+            Some(c) => {
+                if c.params.len() != n_params || (pd && c.lambda.len() != n) || c.order.len() != n {
+                    return Err(Error::Format(
+                        "checkpoint does not match the model or data".into(),
+                    )
+                    .into());
+                }
+                batches.set_order(c.order.clone())?;
+                model.params_mut().copy_from_slice(&c.params);
+                c
+            }
+            None => Checkpoint {
+                epoch: 0,
+                step: 0,
+                params: model.params().to_vec(),
+                tau: F::lit(p.init_tau),
+                lambda: if pd {
+                    vec![F::lit(p.init_multiplier); n]
+                } else {
+                    Vec::new()
+                },
+                xi: Vec::new(),
+                opt: OptimizerState::new(n_params, &p.optimizer),
+                tau_opt: OptimizerState::new(1, &p.optimizer.with_weight_decay(0.0)),
+                rng: Xoshiro256PlusPlus::seed_from_u64(p.seed),
+                order: batches.order().to_vec(),
+                history: Vec::new(),
+            },
+        };
+        let bmax = batches.batch_size();
+        let mut buf = Buffers {
+            ws: model.workspace(),
+            eval_ws: model.workspace(),
+            xb: Vec::with_capacity(bmax * train.n_features()),
+            yr: Vec::with_capacity(bmax),
+            yc: Vec::with_capacity(bmax),
+            losses: vec![F::zero(); bmax],
+            weights: vec![F::zero(); bmax],
+            grad: vec![F::zero(); n_params],
+            prev: vec![F::zero(); n_params],
+        };
+        let tau_opt_cfg = p.optimizer.with_weight_decay(0.0);
+        let step_every = observer.step_every();
+        let mut termination = Termination::EpochsDone;
+        while ck.epoch < p.epochs {
+            let epoch = ck.epoch;
+            let lr = p.schedule.lr(p.optimizer.lr(), epoch, p.epochs);
+            if !batches.is_full_batch() {
+                batches.shuffle(&mut ck.rng);
+            }
+            let mut stop = false;
+            for b in 0..batches.num_batches() {
+                let idx = batches.batch(b);
+                let info = self.step(
+                    &mut model,
+                    &mut ck,
+                    &mut buf,
+                    train,
+                    idx,
+                    lr,
+                    &tau_opt_cfg,
+                    epoch,
+                )?;
+                if let Some(k) = step_every
+                    && k > 0
+                    && ck.step % k as u64 == 0
+                    && observer.on_step(&info) == Control::Stop
+                {
+                    stop = true;
+                    break;
+                }
+            }
+            ck.epoch += 1;
+            ck.order.copy_from_slice(batches.order());
+            if stop {
+                termination = Termination::StoppedByObserver { epoch: ck.epoch };
+                break;
+            }
+            let last = ck.epoch == p.epochs;
+            let due = p.eval_every > 0 && ck.epoch % p.eval_every == 0;
+            if due || last || p.stop_when_feasible {
+                let rec = self.record(&model, &ck, &mut buf, train, validation, lr)?;
+                let all_feasible = rec.train.feasible_fraction == Some(1.0);
+                ck.history.push(rec);
+                let rec = ck.history.last().expect("just pushed");
+                if observer.on_epoch(rec) == Control::Stop {
+                    termination = Termination::StoppedByObserver { epoch: ck.epoch };
+                    break;
+                }
+                if p.stop_when_feasible && all_feasible {
+                    termination = Termination::AllFeasible { epoch: ck.epoch };
+                    break;
+                }
+            }
+        }
+        ck.params.copy_from_slice(model.params());
+        self.finish(model, ck, buf, train, validation, termination)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn step<F: Float, M: Model<F>>(
+        &self,
+        model: &mut M,
+        ck: &mut Checkpoint<F>,
+        buf: &mut Buffers<F, M::Workspace>,
+        train: &Dataset<F>,
+        idx: &[usize],
+        lr: f64,
+        tau_opt_cfg: &Optimizer,
+        epoch: usize,
+    ) -> Result<StepInfo, TrainError<F>> {
+        let p = &self.p;
+        let m = idx.len();
+        let full =
+            m == train.n_samples() && idx.first() == Some(&0) && idx.last() == Some(&(m - 1));
+        let (x, y): (&[F], TargetsRef<'_, F>) = if full {
+            (train.x_slice(), train.targets().as_ref())
+        } else {
+            train.gather_into(idx, &mut buf.xb, &mut buf.yr, &mut buf.yc);
+            let y = match train.targets() {
+                Targets::Real(_) => TargetsRef::Real(&buf.yr),
+                Targets::Classes { .. } => TargetsRef::Classes(&buf.yc),
+            };
+            (&buf.xb, y)
+        };
+        let losses = &mut buf.losses[..m];
+        model.forward(x, y, &mut buf.ws, losses, p.par)?;
+        let diverged = |ck: &Checkpoint<F>, model: &M, what: &str| {
+            let mut last = ck.clone();
+            last.params.copy_from_slice(model.params());
+            TrainError::Diverged {
+                epoch,
+                step: ck.step,
+                what: what.to_string(),
+                last_finite: Box::new(last),
+            }
+        };
+        if losses.iter().any(|l| !l.is_finite()) {
+            return Err(diverged(ck, model, "non-finite loss"));
+        }
+        let (mut mean, mut max) = (0.0, f64::NEG_INFINITY);
+        for l in losses.iter() {
+            let v = l.to_f64_lossless();
+            mean += v;
+            max = max.max(v);
+        }
+        mean /= m as f64;
+        let w = &mut buf.weights[..m];
+        let inv_m = F::lit(1.0 / m as f64);
+        let mut tau_grad = None;
+        match p.method {
+            Method::Erm => w.iter_mut().for_each(|v| *v = inv_m),
+            Method::Cserm { epsilon } => {
+                let e = F::lit(epsilon);
+                let two_m = F::lit(2.0 / m as f64);
+                for (wi, &l) in w.iter_mut().zip(losses.iter()) {
+                    *wi = two_m * (l - e).max(F::zero());
+                }
+            }
+            Method::Cvar { beta } => {
+                let c = F::lit(1.0 / ((1.0 - beta) * m as f64));
+                let mut above = 0usize;
+                for (wi, &l) in w.iter_mut().zip(losses.iter()) {
+                    let hit = l > ck.tau;
+                    above += usize::from(hit);
+                    *wi = if hit { c } else { F::zero() };
+                }
+                tau_grad = Some(F::one() - F::lit(above as f64) * c);
+            }
+            Method::Fl { epsilon } | Method::Rfl { epsilon, .. } => {
+                let alpha = match p.method {
+                    Method::Rfl { alpha, .. } => Some(alpha),
+                    _ => None,
+                };
+                if p.order == DualOrder::Simultaneous {
+                    for (wi, &i) in w.iter_mut().zip(idx) {
+                        *wi = ck.lambda[i];
+                    }
+                }
+                dual_step(
+                    &p.dual,
+                    idx,
+                    losses,
+                    epsilon,
+                    alpha,
+                    &mut ck.lambda,
+                    &mut ck.xi,
+                );
+                if p.order == DualOrder::Alternating {
+                    for (wi, &i) in w.iter_mut().zip(idx) {
+                        *wi = ck.lambda[i];
+                    }
+                }
+            }
+        }
+        model.backward(x, &mut buf.ws, w, &mut buf.grad, p.par)?;
+        if buf.grad.iter().any(|g| !g.is_finite()) {
+            return Err(diverged(ck, model, "non-finite gradient"));
+        }
+        buf.prev.copy_from_slice(model.params());
+        ck.opt.step(&p.optimizer, lr, model.params_mut(), &buf.grad);
+        if let Some(g) = tau_grad {
+            let mut t = [ck.tau];
+            ck.tau_opt.step(tau_opt_cfg, lr, &mut t, &[g]);
+            ck.tau = t[0];
+        }
+        ck.step += 1;
+        if model.params().iter().any(|v| !v.is_finite()) || !ck.tau.is_finite() {
+            model.params_mut().copy_from_slice(&buf.prev);
+            return Err(diverged(
+                ck,
+                model,
+                "non-finite parameters after the primal step",
+            ));
+        }
+        Ok(StepInfo {
+            epoch,
+            step: ck.step,
+            batch_mean_loss: mean,
+            batch_max_loss: max,
+        })
+    }
+
+    fn summarize<F: Float, M: Model<F>>(
+        &self,
+        model: &M,
+        ck: &Checkpoint<F>,
+        data: &Dataset<F>,
+        ws: &mut M::Workspace,
+    ) -> Result<(Vec<F>, LossSummary), TrainError<F>> {
+        let l = eval::losses(model, data, ws, self.p.par)?;
+        if l.iter().any(|v| !v.is_finite()) {
+            let mut last = ck.clone();
+            last.params.copy_from_slice(model.params());
+            return Err(TrainError::Diverged {
+                epoch: ck.epoch,
+                step: ck.step,
+                what: "non-finite loss at evaluation".into(),
+                last_finite: Box::new(last),
+            });
+        }
+        let s = LossSummary::from_losses(&to_f64(&l), self.p.epsilon())?
+            .with_accuracy(eval::accuracy(model, data)?);
+        Ok((l, s))
+    }
+
+    fn lagrangian<F: Float>(&self, losses: &[F], lambda: &[F]) -> Option<f64> {
+        let eps = self.p.method.epsilon()?;
+        if lambda.is_empty() {
+            return None;
+        }
+        let terms: Vec<f64> = losses
+            .iter()
+            .zip(lambda)
+            .map(|(&l, &m)| {
+                let (l, m) = (l.to_f64_lossless(), m.to_f64_lossless());
+                match self.p.method {
+                    Method::Rfl { alpha, .. } => m * (l - eps) - m * m / (2.0 * alpha),
+                    _ => m * (l - eps),
+                }
+            })
+            .collect();
+        Some(pairwise_sum(&terms))
+    }
+
+    fn record<F: Float, M: Model<F>>(
+        &self,
+        model: &M,
+        ck: &Checkpoint<F>,
+        buf: &mut Buffers<F, M::Workspace>,
+        train: &Dataset<F>,
+        validation: Option<&Dataset<F>>,
+        lr: f64,
+    ) -> Result<EpochRecord, TrainError<F>> {
+        let (tl, ts) = self.summarize(model, ck, train, &mut buf.eval_ws)?;
+        let vs = match validation {
+            Some(v) => Some(self.summarize(model, ck, v, &mut buf.eval_ws)?.1),
+            None => None,
+        };
+        let multipliers = if ck.lambda.is_empty() {
+            None
+        } else {
+            Some(MultiplierStats::from_multipliers(&to_f64(&ck.lambda))?)
+        };
+        Ok(EpochRecord {
+            epoch: ck.epoch,
+            step: ck.step,
+            lr,
+            lagrangian: self.lagrangian(&tl, &ck.lambda),
+            train: ts,
+            validation: vs,
+            multipliers,
+            tau: matches!(self.p.method, Method::Cvar { .. }).then(|| ck.tau.to_f64_lossless()),
+        })
+    }
+
+    fn finish<F: Float, M: Model<F>>(
+        &self,
+        model: M,
+        ck: Checkpoint<F>,
+        mut buf: Buffers<F, M::Workspace>,
+        train: &Dataset<F>,
+        validation: Option<&Dataset<F>>,
+        termination: Termination,
+    ) -> Result<Fit<F, M>, TrainError<F>> {
+        let p = &self.p;
+        let (train_losses, ts) = self.summarize(&model, &ck, train, &mut buf.eval_ws)?;
+        let vs = match validation {
+            Some(v) => Some(self.summarize(&model, &ck, v, &mut buf.eval_ws)?.1),
+            None => None,
+        };
+        let pd = p.method.is_primal_dual();
+        let lambda64 = pd.then(|| to_f64(&ck.lambda));
+        let alpha = match p.method {
+            Method::Rfl { alpha, .. } => Some(alpha),
+            _ => None,
+        };
+        let stationarity = if pd && p.stationarity {
+            let g = eval::weighted_gradient(&model, train, &ck.lambda, &mut buf.eval_ws, p.par)?;
+            Some(
+                pairwise_sum(
+                    &g.iter()
+                        .map(|v| v.to_f64_lossless().powi(2))
+                        .collect::<Vec<_>>(),
+                )
+                .sqrt(),
+            )
+        } else {
+            None
+        };
+        let feasibility = match p.epsilon() {
+            Some(eps) => Some(FeasibilityReport::new(
+                &to_f64(&train_losses),
+                lambda64.as_deref(),
+                eps,
+                alpha,
+                stationarity,
+            )?),
+            None => None,
+        };
+        let multiplier_stats = match &lambda64 {
+            Some(l) => Some(MultiplierStats::from_multipliers(l)?),
+            None => None,
+        };
+        let slack = alpha.map(|a| ck.lambda.iter().map(|&l| l / F::lit(a)).collect());
+        Ok(Fit {
+            multipliers: pd.then(|| ck.lambda.clone()),
+            slack,
+            tau: matches!(p.method, Method::Cvar { .. }).then_some(ck.tau),
+            train_losses,
+            train: ts,
+            validation: vs,
+            multiplier_stats,
+            history: ck.history.clone(),
+            termination,
+            epochs_run: ck.epoch,
+            feasibility,
+            checkpoint: ck,
+            model,
+        })
+    }
+}
