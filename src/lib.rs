@@ -21,6 +21,7 @@
 
 pub mod data;
 mod error;
+pub mod experiments;
 mod float;
 pub mod linalg;
 pub mod loss;
