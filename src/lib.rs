@@ -24,6 +24,7 @@ pub mod linalg;
 pub mod loss;
 pub mod model;
 pub mod parallel;
+pub mod report;
 
 pub use data::Dataset;
 pub use error::{Error, Result};
