@@ -137,6 +137,17 @@ where
     X: Ranged<ValueType = f64> + ValueFormatter<f64>,
     Y: Ranged<ValueType = f64> + ValueFormatter<f64>,
 {
+    // Float noise such as -1.1e-16 for the tick at 0 on a linear axis becomes "0".
+    let zero_snap = |r: std::ops::Range<f64>| {
+        if r.start <= 0.0 && r.end >= 0.0 {
+            (r.end - r.start) * 1e-9
+        } else {
+            0.0
+        }
+    };
+    let (x_snap, y_snap) = (zero_snap(x.range()), zero_snap(y.range()));
+    let x_fmt = move |v: &f64| fmt_tick(if v.abs() < x_snap { 0.0 } else { *v });
+    let y_fmt = move |v: &f64| fmt_tick(if v.abs() < y_snap { 0.0 } else { *v });
     let mut chart = ChartBuilder::on(root)
         .caption(title, (FONT, 22))
         .margin(15)
@@ -148,8 +159,8 @@ where
         .configure_mesh()
         .x_desc(x_desc)
         .y_desc(y_desc)
-        .x_label_formatter(&|v| fmt_tick(*v))
-        .y_label_formatter(&|v| fmt_tick(*v))
+        .x_label_formatter(&x_fmt)
+        .y_label_formatter(&y_fmt)
         .label_style((FONT, 14))
         .axis_desc_style((FONT, 16))
         .bold_line_style(BLACK.mix(0.12))
