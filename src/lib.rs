@@ -15,6 +15,8 @@
 //! | [`loss`] | per-sample losses and their derivatives |
 //! | [`solver`] | the primal-dual trainer (FL, RFL) and the ERM, CSERM, CVaR baselines |
 //! | [`metrics`] | tail metrics (max, quantiles, CVaR, feasible fraction) and KKT reports |
+//! | [`report`] | SVG plots (loss ECDFs, multiplier histograms, training curves, fits) |
+//! | [`experiments`] | the reproduction experiments behind the examples |
 //! | [`linalg`], [`parallel`] | GEMM and vector kernels; deterministic chunked parallelism |
 //!
 //! All numeric code is generic over [`Float`] (`f32` or `f64`).
@@ -28,6 +30,7 @@ pub mod loss;
 pub mod metrics;
 pub mod model;
 pub mod parallel;
+pub mod report;
 pub mod solver;
 
 pub use data::Dataset;
