@@ -6,10 +6,14 @@
 //! train and test summaries, the final per-sample losses and multipliers and the history,
 //! ready to print ([`render_table`]) or plot.
 
+mod aggregate;
 mod quickstart;
 mod table;
+mod two_moons;
 
+pub use aggregate::{MeanStd, render_seed_table};
 pub use quickstart::{QuickstartConfig, quickstart};
+pub use two_moons::{SeedRuns, TwoMoonsConfig, two_moons};
 pub use table::{Row, render_table};
 
 use crate::metrics::LossSummary;

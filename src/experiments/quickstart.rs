@@ -7,7 +7,8 @@ use crate::{Error, Float, Result};
 /// Settings of the quickstart: FL against ERM, logistic regression on breast cancer.
 #[derive(Clone, Debug, PartialEq)]
 pub struct QuickstartConfig {
-    /// The per-sample target ε for FL (and for the feasibility columns).
+    /// The per-sample target ε for FL (and for the feasibility columns); default
+    /// `ln(1/0.6)`: every sample's true-class probability at least 0.6.
     pub epsilon: f64,
     /// Full-batch epochs.
     pub epochs: usize,
@@ -22,7 +23,7 @@ pub struct QuickstartConfig {
 impl Default for QuickstartConfig {
     fn default() -> Self {
         Self {
-            epsilon: 0.1,
+            epsilon: (1.0f64 / 0.6).ln(),
             epochs: 1000,
             lr: 0.01,
             dual_lr: 0.5,
@@ -87,7 +88,7 @@ pub fn quickstart(cfg: &QuickstartConfig) -> Result<Vec<MethodRun>> {
     };
     let (erm, _) = run_method("ERM", base(Method::Erm), Network::logistic_regression(d), &train, &test)?;
     let (fl, _) = run_method(
-        format!("FL ε={}", cfg.epsilon),
+        format!("FL ε={:.3}", cfg.epsilon),
         base(Method::Fl { epsilon: cfg.epsilon }).dual_lr(cfg.dual_lr),
         Network::logistic_regression(d),
         &train,
