@@ -485,7 +485,11 @@ impl<F: Float> Network<F> {
         match (self.head, y) {
             (Head::Regression, TargetsRef::Real(_)) => Ok(()),
             (Head::Binary | Head::Multiclass(_), TargetsRef::Classes(labels)) => {
-                let k = self.head.n_outputs().max(2);
+                // Binary: one logit, two classes; Multiclass(k): exactly k logits.
+                let k = match self.head {
+                    Head::Binary => 2,
+                    h => h.n_outputs(),
+                };
                 match labels.iter().position(|&l| l >= k) {
                     Some(row) => Err(Error::LabelOutOfRange {
                         label: labels[row],
