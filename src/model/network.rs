@@ -590,6 +590,25 @@ impl<F: Float> Model<F> for Network<F> {
         if rows == 0 || ws.chunks.is_empty() {
             return Err(Error::Empty("backward before any forward pass".into()));
         }
+        let fits = ws.shape.len() == self.layers.len()
+            && ws
+                .shape
+                .iter()
+                .zip(&self.layers)
+                .all(|(&s, l)| s == (l.fan_in, l.fan_out));
+        if !fits {
+            return Err(Error::shape(
+                "workspace (last forward pass was of another network)",
+                format!(
+                    "layers {:?}",
+                    self.layers
+                        .iter()
+                        .map(|l| (l.fan_in, l.fan_out))
+                        .collect::<Vec<_>>()
+                ),
+                format!("layers {:?}", ws.shape),
+            ));
+        }
         if weights.len() != rows {
             return Err(Error::shape(
                 "weights (one per batch sample)",
