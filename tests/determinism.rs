@@ -68,7 +68,7 @@ fn run<F: Float>(
 /// each with a fresh and with a reused workspace, and requires identical bits throughout.
 fn assert_deterministic<F: Float>(net: &Network<F>, data: &Dataset<F>) {
     let n = data.n_samples();
-    assert!(num_chunks(n) > 1 && n % CHUNK_ROWS != 0);
+    assert!(num_chunks(n) > 1 && !n.is_multiple_of(CHUNK_ROWS));
     assert!(
         Par::Rayon.fan_out(n, net.n_params()),
         "the batch must be large enough to be split across threads"

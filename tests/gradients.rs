@@ -301,8 +301,7 @@ fn check_gradient(case: &Case) -> Result<(), TestCaseError> {
     let mut pert = net.clone();
     let mut lbuf = vec![0.0; rows];
     let mut checked = 0;
-    for j in 0..np {
-        let theta = net.params()[j];
+    for (j, (&gj, &theta)) in g.iter().zip(net.params()).enumerate() {
         let mut at = |t: f64, lbuf: &mut [f64]| -> (f64, bool) {
             pert.params_mut()[j] = theta + t;
             let same = match &base_pattern {
@@ -321,12 +320,11 @@ fn check_gradient(case: &Case) -> Result<(), TestCaseError> {
         }
         checked += 1;
         let fd = (-lp2 + 8.0 * lp1 - 8.0 * lm1 + lm2) / (12.0 * h);
-        let err = (g[j] - fd).abs();
-        let tol = 1e-6 * g[j].abs().max(fd.abs()) + floor;
+        let err = (gj - fd).abs();
+        let tol = 1e-6 * gj.abs().max(fd.abs()) + floor;
         prop_assert!(
             err <= tol,
-            "param {j} of {np}: backward {} vs finite difference {fd} (error {err:e} > tolerance {tol:e}; floor {floor:e})",
-            g[j]
+            "param {j} of {np}: backward {gj} vs finite difference {fd} (error {err:e} > tolerance {tol:e}; floor {floor:e})"
         );
     }
     // Too many kinks crossed: reject the case rather than pass it on a few coordinates.
