@@ -485,7 +485,11 @@ impl<F: Float> Network<F> {
         match (self.head, y) {
             (Head::Regression, TargetsRef::Real(_)) => Ok(()),
             (Head::Binary | Head::Multiclass(_), TargetsRef::Classes(labels)) => {
-                let k = self.head.n_outputs().max(2);
+                // Binary: one logit, two classes; Multiclass(k): exactly k logits.
+                let k = match self.head {
+                    Head::Binary => 2,
+                    h => h.n_outputs(),
+                };
                 match labels.iter().position(|&l| l >= k) {
                     Some(row) => Err(Error::LabelOutOfRange {
                         label: labels[row],
@@ -585,6 +589,25 @@ impl<F: Float> Model<F> for Network<F> {
         let rows = ws.rows;
         if rows == 0 || ws.chunks.is_empty() {
             return Err(Error::Empty("backward before any forward pass".into()));
+        }
+        let fits = ws.shape.len() == self.layers.len()
+            && ws
+                .shape
+                .iter()
+                .zip(&self.layers)
+                .all(|(&s, l)| s == (l.fan_in, l.fan_out));
+        if !fits {
+            return Err(Error::shape(
+                "workspace (last forward pass was of another network)",
+                format!(
+                    "layers {:?}",
+                    self.layers
+                        .iter()
+                        .map(|l| (l.fan_in, l.fan_out))
+                        .collect::<Vec<_>>()
+                ),
+                format!("layers {:?}", ws.shape),
+            ));
         }
         if weights.len() != rows {
             return Err(Error::shape(
