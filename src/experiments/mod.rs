@@ -7,11 +7,17 @@
 //! ready to print ([`render_table`]) or plot.
 
 mod aggregate;
+mod diabetes;
+mod digits;
+mod polynomial;
 mod quickstart;
 mod table;
 mod two_moons;
 
 pub use aggregate::{MeanStd, render_seed_table};
+pub use diabetes::{DiabetesConfig, diabetes};
+pub use digits::{DigitsConfig, digits};
+pub use polynomial::{PolynomialConfig, PolynomialResult, polynomial};
 pub use quickstart::{QuickstartConfig, quickstart};
 pub use two_moons::{SeedRuns, TwoMoonsConfig, two_moons};
 pub use table::{Row, render_table};
