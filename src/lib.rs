@@ -13,6 +13,7 @@
 //! | [`data`] | [`Dataset`], scaling, splits, mini-batches, embedded and synthetic data |
 //! | [`model`] | linear / logistic / softmax regression and MLPs, with hand-derived gradients |
 //! | [`loss`] | per-sample losses and their derivatives |
+//! | [`io`] | saved models (JSON, atomic writes) and the loaded, ready-to-predict model |
 //! | [`linalg`], [`parallel`] | GEMM and vector kernels; deterministic chunked parallelism |
 //!
 //! All numeric code is generic over [`Float`] (`f32` or `f64`).
@@ -20,6 +21,7 @@
 pub mod data;
 mod error;
 mod float;
+pub mod io;
 pub mod linalg;
 pub mod loss;
 pub mod model;
