@@ -308,6 +308,12 @@ impl<F: Float> SavedModel<F> {
                 m.kind, m.hidden, m.head, kind
             )));
         }
+        if m.n_inputs == 0 || m.hidden.contains(&0) || m.head == Head::Multiclass(0) {
+            return Err(Error::Format(format!(
+                "invalid model shape: {} inputs, hidden {:?} (widths must be positive)",
+                m.n_inputs, m.hidden
+            )));
+        }
         let need = m.n_params().ok_or_else(|| {
             Error::Format(format!(
                 "model shape {} → {:?} → {:?} is too large",
