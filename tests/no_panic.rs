@@ -1,8 +1,6 @@
 //! Fuzz-style property tests: no input makes the CSV reader or the model loader panic.
 
-use feasible::data::csv::{
-    CsvOptions, CsvTask, FeatureSchema, Header, read_csv, read_features,
-};
+use feasible::data::csv::{CsvOptions, CsvTask, FeatureSchema, Header, read_csv, read_features};
 use feasible::io::{LoadedModel, SavedModel};
 use feasible::model::{Head, Mlp};
 use proptest::prelude::*;
@@ -10,12 +8,16 @@ use proptest::prelude::*;
 fn all_options() -> Vec<CsvOptions> {
     vec![
         CsvOptions::new(),
-        CsvOptions::new().header(Header::No).task(CsvTask::Regression),
+        CsvOptions::new()
+            .header(Header::No)
+            .task(CsvTask::Regression),
         CsvOptions::new()
             .header(Header::Yes)
             .task(CsvTask::Classification)
             .delimiter(';'),
-        CsvOptions::new().target_name("y").labels(vec!["0".into(), "a".into()]),
+        CsvOptions::new()
+            .target_name("y")
+            .labels(vec!["0".into(), "a".into()]),
         CsvOptions::new().target_index(0).delimiter('\t'),
     ]
 }
