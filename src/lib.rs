@@ -17,6 +17,7 @@
 //! | [`metrics`] | tail metrics (max, quantiles, CVaR, feasible fraction) and KKT reports |
 //! | [`report`] | SVG plots (loss ECDFs, multiplier histograms, training curves, fits) |
 //! | [`experiments`] | the reproduction experiments behind the examples |
+//! | [`io`] | saved models (JSON, atomic writes) and the loaded, ready-to-predict model |
 //! | [`linalg`], [`parallel`] | GEMM and vector kernels; deterministic chunked parallelism |
 //!
 //! All numeric code is generic over [`Float`] (`f32` or `f64`).
@@ -25,6 +26,7 @@ pub mod data;
 mod error;
 pub mod experiments;
 mod float;
+pub mod io;
 pub mod linalg;
 pub mod loss;
 pub mod metrics;

@@ -1,5 +1,5 @@
-//! Data: the [`Dataset`] type, scaling, splits, mini-batches, and data sets that ship
-//! with the crate.
+//! Data: the [`Dataset`] type, CSV reading ([`csv`]), scaling, splits, mini-batches, and
+//! data sets that ship with the crate.
 //!
 //! A [`Dataset`] is a dense feature matrix (`n × d`, row-major) and its [`Targets`]:
 //! real values for regression, class ids for classification. Construction validates
@@ -17,12 +17,17 @@
 //! ```
 
 mod batches;
+pub mod csv;
 mod dataset;
 pub mod embedded;
 mod standardize;
 pub mod synthetic;
 
 pub use batches::MiniBatches;
+pub use csv::{
+    CsvData, CsvFeatures, CsvOptions, CsvTask, FeatureSchema, Header, TargetColumn, read_csv,
+    read_csv_file, read_features, read_features_file,
+};
 pub(crate) use dataset::check_finite as check_finite_pub;
 pub use dataset::{Dataset, Targets, TargetsRef, Task};
 pub use standardize::{Standardizer, TargetScaler};
