@@ -5,7 +5,11 @@ use feasible::experiments::*;
 fn check_runs(runs: &[MethodRun], n_methods: usize) {
     assert_eq!(runs.len(), n_methods);
     for r in runs {
-        assert!(r.train.mean_loss.is_finite() && r.test.mean_loss.is_finite(), "{}", r.label);
+        assert!(
+            r.train.mean_loss.is_finite() && r.test.mean_loss.is_finite(),
+            "{}",
+            r.label
+        );
         assert!(r.train.max_loss >= r.train.mean_loss);
         assert!(!r.history.is_empty());
         if let Some(l) = &r.multipliers {
@@ -26,7 +30,14 @@ fn quickstart_reduced() {
     })
     .unwrap();
     check_runs(&runs, 2);
-    assert!(runs[1].multipliers.as_ref().unwrap().iter().any(|&l| l > 0.0));
+    assert!(
+        runs[1]
+            .multipliers
+            .as_ref()
+            .unwrap()
+            .iter()
+            .any(|&l| l > 0.0)
+    );
 }
 
 #[test]
@@ -88,5 +99,9 @@ fn polynomial_reduced() {
     .unwrap();
     check_runs(&r.runs, 2);
     assert_eq!(r.grid.len(), 50);
-    assert!(r.curves.iter().all(|(_, y)| y.len() == 50 && y.iter().all(|v| v.is_finite())));
+    assert!(
+        r.curves
+            .iter()
+            .all(|(_, y)| y.len() == 50 && y.iter().all(|v| v.is_finite()))
+    );
 }

@@ -1,0 +1,156 @@
+//! Whole-epoch training benchmarks (f32, seeded synthetic data), the workloads of
+//! `../shared/bench/torch_reference.py`, plus the dual step and the metrics pass.
+//!
+//! `cargo bench --bench training` (set `RAYON_NUM_THREADS=1` or `2` for thread scaling).
+//! Every run is `eval_every(0)`, `final_eval(false)`, `stationarity(false)`: training
+//! only, no evaluation pass, as the PyTorch loop it is compared with.
+
+use std::hint::black_box;
+
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use feasible::data::synthetic::{self, DenseTask};
+use feasible::metrics::LossSummary;
+use feasible::model::{Activation, Head, Init, Mlp, Network};
+use feasible::solver::{DualOptimizer, Method, Optimizer, TrainerParams, dual_step};
+use rand::{RngExt, SeedableRng};
+
+fn quiet(p: TrainerParams) -> TrainerParams {
+    p.eval_every(0).final_eval(false).stationarity(false)
+}
+
+fn logreg(c: &mut Criterion) {
+    let data = synthetic::dense::<f32>(200_000, 100, DenseTask::Binary, 1234).unwrap();
+    let mut g = c.benchmark_group("logreg_epoch");
+    g.sample_size(20);
+    g.throughput(Throughput::Bytes((data.x_slice().len() * 4) as u64));
+    g.bench_function("floor_sum_x", |b| {
+        b.iter(|| {
+            let x = data.x_slice();
+            let mut acc = [0.0f32; 16];
+            for ch in x.chunks_exact(16) {
+                for j in 0..16 {
+                    acc[j] += ch[j];
+                }
+            }
+            black_box(acc.iter().sum::<f32>())
+        })
+    });
+    for (name, method) in [("erm", Method::Erm), ("fl", Method::Fl { epsilon: 0.3 })] {
+        let t = quiet(TrainerParams::new(method))
+            .optimizer(Optimizer::sgd(0.1))
+            .dual_lr(1e-2)
+            .batch_size(1024)
+            .epochs(1)
+            .check()
+            .unwrap();
+        g.bench_function(name, |b| {
+            b.iter(|| {
+                black_box(
+                    t.fit(Network::<f32>::logistic_regression(100), &data, None)
+                        .unwrap()
+                        .epochs_run,
+                )
+            })
+        });
+    }
+    g.finish();
+}
+
+fn mlp(c: &mut Criterion) {
+    let data = synthetic::dense::<f32>(100_000, 64, DenseTask::Multiclass(10), 1234).unwrap();
+    let model = Mlp::new(64, Head::Multiclass(10))
+        .hidden(&[256, 256])
+        .activation(Activation::Relu)
+        .init(Init::TorchDefault)
+        .seed(0)
+        .build::<f32>()
+        .unwrap();
+    // Multiply-adds per sample: forward (64·256 + 256·256 + 256·10) and backward twice that
+    // minus the first layer's input gradient.
+    let fwd: u64 = 64 * 256 + 256 * 256 + 256 * 10;
+    let bwd = 2 * fwd - 64 * 256;
+    let mut g = c.benchmark_group("mlp_epoch");
+    g.sample_size(10);
+    g.throughput(Throughput::Elements(2 * (fwd + bwd) * 100_000)); // flops
+    for (name, method) in [("erm", Method::Erm), ("fl", Method::Fl { epsilon: 0.5 })] {
+        let t = quiet(TrainerParams::new(method))
+            .optimizer(Optimizer::adamw(1e-3))
+            .dual_lr(1e-2)
+            .batch_size(256)
+            .epochs(1)
+            .check()
+            .unwrap();
+        g.bench_function(name, |b| {
+            b.iter(|| black_box(t.fit(model.clone(), &data, None).unwrap().epochs_run))
+        });
+    }
+    g.finish();
+}
+
+fn two_moons(c: &mut Criterion) {
+    let all = synthetic::two_moons::<f32>(640, 0.1, 0).unwrap();
+    let idx: Vec<usize> = (0..512).collect();
+    let train = all.select(&idx).unwrap();
+    let model = Mlp::new(2, Head::Multiclass(2))
+        .hidden(&[70, 70])
+        .init(Init::TorchDefault)
+        .seed(0)
+        .build::<f32>()
+        .unwrap();
+    let mut g = c.benchmark_group("two_moons_run");
+    g.sample_size(20);
+    for (name, method) in [
+        ("erm", Method::Erm),
+        (
+            "fl",
+            Method::Fl {
+                epsilon: (1.0f64 / 0.6).ln(),
+            },
+        ),
+    ] {
+        let t = quiet(TrainerParams::new(method))
+            .optimizer(Optimizer::adamw(5e-4))
+            .dual_lr(1e-2)
+            .full_batch()
+            .epochs(250)
+            .check()
+            .unwrap();
+        g.bench_function(name, |b| {
+            b.iter(|| black_box(t.fit(model.clone(), &train, None).unwrap().epochs_run))
+        });
+    }
+    g.finish();
+}
+
+fn dual_and_metrics(c: &mut Criterion) {
+    let mut rng = rand_xoshiro::Xoshiro256PlusPlus::seed_from_u64(0);
+    let n = 200_000;
+    let idx: Vec<usize> = (0..1024).map(|_| rng.random_range(0..n)).collect();
+    let losses: Vec<f32> = (0..1024).map(|_| rng.random::<f32>()).collect();
+    let mut lambda = vec![0.1f32; n];
+    let mut xi = Vec::new();
+    c.bench_function("dual_step_1024", |b| {
+        b.iter(|| {
+            dual_step(
+                &DualOptimizer::ascent(1e-2),
+                &idx,
+                &losses,
+                0.3,
+                None,
+                &mut lambda,
+                &mut xi,
+            );
+            black_box(lambda[idx[0]])
+        })
+    });
+    let big: Vec<f64> = (0..1_000_000).map(|_| -rng.random::<f64>().ln()).collect();
+    let mut g = c.benchmark_group("metrics");
+    g.sample_size(20);
+    g.bench_function("summary_1e6", |b| {
+        b.iter(|| black_box(LossSummary::from_losses(&big, Some(1.0)).unwrap().cvar_99))
+    });
+    g.finish();
+}
+
+criterion_group!(benches, logreg, mlp, two_moons, dual_and_metrics);
+criterion_main!(benches);
