@@ -6,8 +6,8 @@ use feasible::data::synthetic::{self, DenseTask};
 use feasible::metrics::{cvar, cvar_objective};
 use feasible::model::{Head, Mlp, Model, Network};
 use feasible::solver::{
-    Checkpoint, Control, DualOptimizer, Fit, Method, NoObserver, Observer, Optimizer, StepInfo,
-    TrainError, TrainerParams, dual_step,
+    Checkpoint, Control, DualOptimizer, DualOrder, Fit, Method, NoObserver, Observer, Optimizer,
+    StepInfo, TrainError, TrainerParams, dual_step,
 };
 use feasible::{Dataset, Error};
 use ndarray::Array2;
@@ -286,23 +286,26 @@ fn trainer_multipliers_stay_nonnegative() {
             DualOptimizer::ascent(0.5),
         ),
     ] {
-        let fit = TrainerParams::new(method)
-            .optimizer(Optimizer::sgd(0.01))
-            .dual(dual)
-            .batch_size(8)
-            .epochs(30)
-            .seed(5)
-            .check()
-            .unwrap()
-            .fit(Network::linear_regression(2), &data, None)
-            .unwrap();
-        let lam = fit.multipliers.as_ref().unwrap();
-        assert_eq!(lam.len(), 60);
-        assert!(lam.iter().all(|&l| l >= 0.0), "{method:?}: {lam:?}");
-        assert!(lam.iter().any(|&l| l > 0.0), "{method:?}");
-        for rec in &fit.history {
-            let s = rec.multipliers.unwrap();
-            assert!(s.max >= 0.0 && s.mean >= 0.0);
+        for order in [DualOrder::Alternating, DualOrder::Simultaneous] {
+            let fit = TrainerParams::new(method)
+                .order(order)
+                .optimizer(Optimizer::sgd(0.01))
+                .dual(dual)
+                .batch_size(8)
+                .epochs(30)
+                .seed(5)
+                .check()
+                .unwrap()
+                .fit(Network::linear_regression(2), &data, None)
+                .unwrap();
+            let lam = fit.multipliers.as_ref().unwrap();
+            assert_eq!(lam.len(), 60);
+            assert!(lam.iter().all(|&l| l >= 0.0), "{method:?}: {lam:?}");
+            assert!(lam.iter().any(|&l| l > 0.0), "{method:?}");
+            for rec in &fit.history {
+                let s = rec.multipliers.unwrap();
+                assert!(s.max >= 0.0 && s.mean >= 0.0);
+            }
         }
     }
 }
@@ -659,6 +662,15 @@ fn same_seed_same_bits_in_1_and_4_threads() {
     let one = in_pool(1, || trainer.fit(net.clone(), &data, None).unwrap());
     let four = in_pool(4, || trainer.fit(net.clone(), &data, None).unwrap());
     assert_same_fit(&one, &four, "1 vs 4 threads");
+    // Par::Seq runs the same chunked reductions on one thread.
+    let seq = TrainerParams {
+        par: feasible::parallel::Par::Seq,
+        ..trainer.params().clone()
+    }
+    .check()
+    .unwrap();
+    let seq = in_pool(4, || seq.fit(net.clone(), &data, None).unwrap());
+    assert_same_fit(&one, &seq, "Rayon vs Seq");
     assert_eq!(one.history.len(), 3);
 }
 
