@@ -44,7 +44,9 @@ pub enum Method {
     Rfl {
         /// The per-sample target `ε ≥ 0`.
         epsilon: f64,
-        /// Cost of slack `α > 0` (large α: close to FL; small α: more relaxation).
+        /// Cost of slack `α > 0`. It scales the multipliers (`λ = α u`, at the fixed point
+        /// `λ_i = α [ℓ_i − ε]_+`) and so the dynamics, but not the solution: for every α
+        /// the stationary θ are those of CSERM (see `docs/algorithm.md`).
         alpha: f64,
     },
 }

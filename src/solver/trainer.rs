@@ -265,7 +265,8 @@ pub enum TrainError<F: Float> {
     /// Invalid settings or data (nothing was trained).
     #[error(transparent)]
     Invalid(#[from] Error),
-    /// Divergence; `last_finite` is the state before the failing step.
+    /// Divergence; `last_finite` is the state before the failing step (parameters,
+    /// multipliers, νPI and optimiser states as they were when that step began).
     #[error("training diverged at epoch {epoch}, step {step}: {what}")]
     Diverged {
         /// 0-based epoch of the failing step.
@@ -311,7 +312,7 @@ pub struct Fit<F: Float, M> {
 }
 
 /// Reused buffers of one run: nothing is allocated per step.
-struct Buffers<F, W> {
+struct Buffers<F: Float, W> {
     ws: W,
     eval_ws: W,
     xb: Vec<F>,
@@ -323,6 +324,12 @@ struct Buffers<F, W> {
     prev: Vec<F>,
     /// Each sample's loss at its last step (for `final_eval = false`).
     seen: Vec<F>,
+    /// The batch's multipliers and νPI state before the dual step, and the optimiser
+    /// states before the primal step: a step that fails hands back the state before it.
+    lam_prev: Vec<F>,
+    xi_prev: Vec<F>,
+    opt_prev: OptimizerState<F>,
+    tau_opt_prev: OptimizerState<F>,
 }
 
 fn to_f64<F: Float>(v: &[F]) -> Vec<f64> {
@@ -472,6 +479,10 @@ impl Trainer {
             } else {
                 vec![F::nan(); n]
             },
+            lam_prev: Vec::with_capacity(bmax),
+            xi_prev: Vec::with_capacity(bmax),
+            opt_prev: ck.opt.clone(),
+            tau_opt_prev: ck.tau_opt.clone(),
         };
         let tau_opt_cfg = p.optimizer.with_weight_decay(0.0);
         let step_every = observer.step_every();
@@ -616,6 +627,11 @@ impl Trainer {
                         *wi = ck.lambda[i];
                     }
                 }
+                buf.lam_prev.clear();
+                buf.lam_prev.extend(idx.iter().map(|&i| ck.lambda[i]));
+                buf.xi_prev.clear();
+                buf.xi_prev
+                    .extend(idx.iter().filter_map(|&i| ck.xi.get(i).copied()));
                 dual_step(
                     &p.dual,
                     idx,
@@ -632,26 +648,56 @@ impl Trainer {
                 }
             }
         }
+        // Puts back the batch's multipliers and νPI state from before the dual step (a
+        // no-op for methods without multipliers, whose saved lists are empty).
+        let undo_dual = |ck: &mut Checkpoint<F>, buf: &Buffers<F, M::Workspace>| {
+            if buf.lam_prev.len() != m {
+                return;
+            }
+            for (&i, &l) in idx.iter().zip(&buf.lam_prev) {
+                ck.lambda[i] = l;
+            }
+            if buf.xi_prev.len() == m {
+                for (&i, &v) in idx.iter().zip(&buf.xi_prev) {
+                    ck.xi[i] = v;
+                }
+            } else {
+                // νPI's state was created by this step's dual update.
+                ck.xi.clear();
+            }
+        };
         model.backward(x, &mut buf.ws, w, &mut buf.grad, p.par)?;
         if buf.grad.iter().any(|g| !g.is_finite()) {
+            undo_dual(ck, buf);
             return Err(diverged(ck, model, "non-finite gradient"));
         }
         buf.prev.copy_from_slice(model.params());
+        buf.opt_prev.t = ck.opt.t;
+        buf.opt_prev.m.clone_from(&ck.opt.m);
+        buf.opt_prev.v.clone_from(&ck.opt.v);
+        let tau_prev = ck.tau;
         ck.opt.step(&p.optimizer, lr, model.params_mut(), &buf.grad);
         if let Some(g) = tau_grad {
+            buf.tau_opt_prev.clone_from(&ck.tau_opt);
             let mut t = [ck.tau];
             ck.tau_opt.step(tau_opt_cfg, lr, &mut t, &[g]);
             ck.tau = t[0];
         }
-        ck.step += 1;
         if model.params().iter().any(|v| !v.is_finite()) || !ck.tau.is_finite() {
             model.params_mut().copy_from_slice(&buf.prev);
+            std::mem::swap(&mut ck.opt, &mut buf.opt_prev);
+            if tau_grad.is_some() {
+                std::mem::swap(&mut ck.tau_opt, &mut buf.tau_opt_prev);
+            }
+            ck.tau = tau_prev;
+            undo_dual(ck, buf);
             return Err(diverged(
                 ck,
                 model,
                 "non-finite parameters after the primal step",
             ));
         }
+        ck.step += 1;
         Ok(StepInfo {
             epoch,
             step: ck.step,

@@ -1,0 +1,958 @@
+//! Acceptance tests of the primal-dual solver (`feasible::solver`) and the tail metrics
+//! (`feasible::metrics`). Property tests use few cases and small inputs; convergence tests
+//! are plain `#[test]`s with fixed seeds and hand-made, well-conditioned data.
+
+use feasible::data::synthetic::{self, DenseTask};
+use feasible::metrics::{cvar, cvar_objective};
+use feasible::model::{Head, Mlp, Model, Network};
+use feasible::solver::{
+    Checkpoint, Control, DualOptimizer, DualOrder, Fit, Method, NoObserver, Observer, Optimizer,
+    StepInfo, TrainError, TrainerParams, dual_step,
+};
+use feasible::{Dataset, Error};
+use ndarray::Array2;
+use proptest::prelude::*;
+
+// ---------------------------------------------------------------------------------------
+// Helpers
+// ---------------------------------------------------------------------------------------
+
+/// SplitMix64: a tiny deterministic generator for hand-made data.
+struct Rng(u64);
+
+impl Rng {
+    fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+    /// Uniform on `[lo, hi)`.
+    fn uniform(&mut self, lo: f64, hi: f64) -> f64 {
+        lo + (hi - lo) * ((self.next_u64() >> 11) as f64 / (1u64 << 53) as f64)
+    }
+}
+
+/// `y = x·w* + b* + u`, `x ~ U(−√3, √3)^d` (unit variance), `u ~ U(−noise, noise)`.
+fn linear_data(n: usize, d: usize, noise: f64, seed: u64) -> Dataset<f64> {
+    let mut r = Rng(seed);
+    let w: Vec<f64> = (0..d).map(|j| 0.5 + 0.25 * j as f64).collect();
+    let s3 = 3f64.sqrt();
+    let x: Vec<f64> = (0..n * d).map(|_| r.uniform(-s3, s3)).collect();
+    let y = x
+        .chunks_exact(d)
+        .map(|row| row.iter().zip(&w).map(|(a, b)| a * b).sum::<f64>() + 0.3)
+        .map(|z| z + r.uniform(-noise, noise))
+        .collect();
+    Dataset::regression(Array2::from_shape_vec((n, d), x).unwrap(), y).unwrap()
+}
+
+/// Linearly separable binary data with margin: label `1{x·w* > 0}`, `|x·w*| ≥ 0.3`.
+fn separable_data(n: usize, seed: u64) -> Dataset<f64> {
+    let mut r = Rng(seed);
+    let w = [1.0, -0.7];
+    let (mut x, mut labels) = (Vec::new(), Vec::new());
+    while labels.len() < n {
+        let p = [r.uniform(-1.5, 1.5), r.uniform(-1.5, 1.5)];
+        let z = p[0] * w[0] + p[1] * w[1];
+        if z.abs() >= 0.3 {
+            x.extend_from_slice(&p);
+            labels.push(usize::from(z > 0.0));
+        }
+    }
+    Dataset::classification(Array2::from_shape_vec((n, 2), x).unwrap(), labels, 2).unwrap()
+}
+
+/// The least-squares (minimal) mean squared error of a linear model with bias, from the
+/// normal equations.
+#[allow(clippy::needless_range_loop)] // small dense Gauss–Jordan elimination
+fn ols_mse(data: &Dataset<f64>) -> f64 {
+    let (n, d) = (data.n_samples(), data.n_features());
+    let feasible::data::Targets::Real(y) = data.targets() else {
+        panic!("regression data expected")
+    };
+    let x = data.x();
+    let row = |i: usize| (0..=d).map(move |j| if j < d { x[[i, j]] } else { 1.0 });
+    let k = d + 1;
+    let mut a = vec![vec![0.0; k + 1]; k];
+    for i in 0..n {
+        let r: Vec<f64> = row(i).collect();
+        for p in 0..k {
+            for q in 0..k {
+                a[p][q] += r[p] * r[q];
+            }
+            a[p][k] += r[p] * y[i];
+        }
+    }
+    for c in 0..k {
+        let piv = (c..k)
+            .max_by(|&i, &j| a[i][c].abs().total_cmp(&a[j][c].abs()))
+            .unwrap();
+        a.swap(c, piv);
+        for r2 in 0..k {
+            if r2 != c {
+                let f = a[r2][c] / a[c][c];
+                for q in c..=k {
+                    a[r2][q] -= f * a[c][q];
+                }
+            }
+        }
+    }
+    let w: Vec<f64> = (0..k).map(|c| a[c][k] / a[c][c]).collect();
+    (0..n)
+        .map(|i| {
+            let f: f64 = row(i).zip(&w).map(|(a, b)| a * b).sum();
+            (f - y[i]).powi(2)
+        })
+        .sum::<f64>()
+        / n as f64
+}
+
+fn bits(v: &[f64]) -> Vec<u64> {
+    v.iter().map(|x| x.to_bits()).collect()
+}
+
+fn json<T: serde::Serialize>(t: &T) -> String {
+    serde_json::to_string(t).unwrap()
+}
+
+fn invalid_name(e: &Error) -> &'static str {
+    match e {
+        Error::InvalidParameter { name, .. } => name,
+        other => panic!("expected InvalidParameter, got {other:?}"),
+    }
+}
+
+fn in_pool<T: Send>(threads: usize, f: impl FnOnce() -> T + Send) -> T {
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .unwrap()
+        .install(f)
+}
+
+// ---------------------------------------------------------------------------------------
+// 1. The dual step: projection, locality, the exact unprojected step
+// ---------------------------------------------------------------------------------------
+
+fn dual_strategy() -> impl Strategy<Value = DualOptimizer> {
+    prop_oneof![
+        (1e-4..10.0f64).prop_map(DualOptimizer::ascent),
+        (1e-4..10.0f64, 0.0..5.0f64, 0.0..5.0f64, 0.0..0.999f64)
+            .prop_map(|(lr, kp, ki, nu)| DualOptimizer::nupi(lr, kp, ki, nu)),
+    ]
+}
+
+/// Random multipliers, losses for a random subset of samples (the batch), and settings.
+#[allow(clippy::type_complexity)]
+fn dual_case() -> impl Strategy<
+    Value = (
+        Vec<f64>,
+        Vec<usize>,
+        Vec<f64>,
+        f64,
+        Option<f64>,
+        DualOptimizer,
+        bool,
+    ),
+> {
+    (1usize..24)
+        .prop_flat_map(|n| {
+            (
+                prop::collection::vec(prop_oneof![Just(0.0), 0.0..10.0f64], n),
+                prop::sample::subsequence((0..n).collect::<Vec<_>>(), 0..=n).prop_shuffle(),
+            )
+        })
+        .prop_flat_map(|(lambda, idx)| {
+            let m = idx.len();
+            (
+                Just(lambda),
+                Just(idx),
+                prop::collection::vec(0.0..10.0f64, m),
+                0.0..5.0f64,
+                prop::option::of(0.01..10.0f64),
+                dual_strategy(),
+                any::<bool>(),
+            )
+        })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 64, failure_persistence: None, ..ProptestConfig::default() })]
+
+    /// λ ≥ 0 after every step, for ascent and νPI, FL and RFL; samples outside the batch
+    /// keep bit-identical multipliers (and νPI state).
+    #[test]
+    fn dual_step_projects_and_is_local(
+        (lambda0, idx, losses, eps, alpha, dual, warm_xi) in dual_case()
+    ) {
+        let n = lambda0.len();
+        let mut lambda = lambda0.clone();
+        // νPI state either starts empty (sized on first use) or carries earlier values.
+        let mut xi: Vec<f64> = if warm_xi { (0..n).map(|i| i as f64 * 0.37 - 2.0).collect() } else { Vec::new() };
+        let xi0 = xi.clone();
+        // Several consecutive steps on the same batch, to exercise νPI's memory too.
+        for _ in 0..3 {
+            dual_step(&dual, &idx, &losses, eps, alpha, &mut lambda, &mut xi);
+            prop_assert!(lambda.iter().all(|&l| l >= 0.0 && l.is_finite()), "{lambda:?}");
+        }
+        for i in (0..n).filter(|i| !idx.contains(i)) {
+            prop_assert_eq!(lambda[i].to_bits(), lambda0[i].to_bits());
+            if warm_xi {
+                prop_assert_eq!(xi[i].to_bits(), xi0[i].to_bits());
+            } else if !xi.is_empty() {
+                prop_assert_eq!(xi[i], 0.0);
+            }
+        }
+    }
+
+    /// Without projection, the FL ascent step adds exactly `η_λ (ℓ_i − ε)`.
+    #[test]
+    fn unprojected_fl_step_is_eta_times_violation(
+        (lambda0, idx, losses, eps, _alpha, _dual, _w) in dual_case(),
+        eta in 1e-4..10.0f64,
+    ) {
+        // λ ≥ 100 + 10·5 > η |ℓ − ε| for every draw: no projection can happen.
+        let lambda0: Vec<f64> = lambda0.iter().map(|l| l + 100.0).collect();
+        let mut lambda = lambda0.clone();
+        dual_step(&DualOptimizer::ascent(eta), &idx, &losses, eps, None, &mut lambda, &mut Vec::new());
+        for (k, &i) in idx.iter().enumerate() {
+            let step = eta * (losses[k] - eps);
+            prop_assert_eq!(lambda[i].to_bits(), (lambda0[i] + step).to_bits());
+            prop_assert!((lambda[i] - lambda0[i] - step).abs() <= 1e-12 * lambda0[i]);
+        }
+        // νPI with κ_p = 0, κ_i = 1 is plain ascent, bit for bit.
+        let mut lam_pi = lambda0.clone();
+        dual_step(&DualOptimizer::nupi(eta, 0.0, 1.0, 0.5), &idx, &losses, eps, None, &mut lam_pi, &mut Vec::new());
+        prop_assert_eq!(bits(&lam_pi), bits(&lambda));
+    }
+}
+
+/// The RFL step lands on the fixed point `α [ℓ − ε]_+` in one step when `η_λ = α`, and
+/// leaves it unchanged once there (any `η_λ`).
+#[test]
+fn rfl_dual_step_fixed_point() {
+    let losses = [0.0f64, 0.5, 1.0, 3.0];
+    let (eps, alpha) = (0.7f64, 2.0f64);
+    let target: Vec<f64> = losses.iter().map(|l| alpha * (l - eps).max(0.0)).collect();
+    let mut lambda = vec![5.0, 0.0, 1.0, 0.2];
+    let idx = [0, 1, 2, 3];
+    dual_step(
+        &DualOptimizer::ascent(alpha),
+        &idx,
+        &losses,
+        eps,
+        Some(alpha),
+        &mut lambda,
+        &mut Vec::new(),
+    );
+    for (a, b) in lambda.iter().zip(&target) {
+        assert!((a - b).abs() < 1e-12, "{lambda:?} vs {target:?}");
+    }
+    for eta in [0.01, 0.3, 1.9] {
+        let mut l2 = lambda.clone();
+        dual_step(
+            &DualOptimizer::ascent(eta),
+            &idx,
+            &losses,
+            eps,
+            Some(alpha),
+            &mut l2,
+            &mut Vec::new(),
+        );
+        for (a, b) in l2.iter().zip(&target) {
+            assert!((a - b).abs() < 1e-12);
+        }
+    }
+}
+
+/// Trainer level: after mini-batch fits (FL, RFL; ascent and νPI) every λ is ≥ 0, and
+/// some are exactly 0 (projection happened) while others are positive.
+#[test]
+fn trainer_multipliers_stay_nonnegative() {
+    let data = linear_data(60, 2, 0.3, 11);
+    for (method, dual) in [
+        (Method::Fl { epsilon: 0.02 }, DualOptimizer::ascent(0.5)),
+        (
+            Method::Fl { epsilon: 0.02 },
+            DualOptimizer::nupi(0.5, 2.0, 1.0, 0.5),
+        ),
+        (
+            Method::Rfl {
+                epsilon: 0.02,
+                alpha: 1.0,
+            },
+            DualOptimizer::ascent(0.5),
+        ),
+    ] {
+        for order in [DualOrder::Alternating, DualOrder::Simultaneous] {
+            let fit = TrainerParams::new(method)
+                .order(order)
+                .optimizer(Optimizer::sgd(0.01))
+                .dual(dual)
+                .batch_size(8)
+                .epochs(30)
+                .seed(5)
+                .check()
+                .unwrap()
+                .fit(Network::linear_regression(2), &data, None)
+                .unwrap();
+            let lam = fit.multipliers.as_ref().unwrap();
+            assert_eq!(lam.len(), 60);
+            assert!(lam.iter().all(|&l| l >= 0.0), "{method:?}: {lam:?}");
+            assert!(lam.iter().any(|&l| l > 0.0), "{method:?}");
+            for rec in &fit.history {
+                let s = rec.multipliers.unwrap();
+                assert!(s.max >= 0.0 && s.mean >= 0.0);
+            }
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// 2. FL on feasible convex problems: feasible everywhere, complementary slackness ≤ 1e-6
+// ---------------------------------------------------------------------------------------
+
+fn assert_fl_kkt<M>(fit: &Fit<f64, M>, what: &str) {
+    let rep = fit.feasibility.as_ref().unwrap();
+    assert_eq!(fit.train.feasible_fraction, Some(1.0), "{what}: {rep:?}");
+    assert_eq!(rep.n_violating, 0, "{what}");
+    assert!(rep.max_violation <= 0.0, "{what}: {rep:?}");
+    assert!(
+        rep.complementary_slackness <= 1e-6,
+        "{what}: complementary slackness {:e}",
+        rep.complementary_slackness
+    );
+    let lam = fit.multipliers.as_ref().unwrap();
+    assert!(lam.iter().all(|&l| l >= 0.0));
+    eprintln!(
+        "{what}: max violation {:e}, complementary slackness {:e}, stationarity {:?}, \
+         zero multipliers {}",
+        rep.max_violation,
+        rep.complementary_slackness,
+        rep.stationarity,
+        fit.multiplier_stats.unwrap().zero_fraction
+    );
+}
+
+#[test]
+fn fl_linear_regression_bounded_noise_is_feasible() {
+    // Noise |u| ≤ 0.1, so ε = 0.02 > max u² = 0.01: θ* itself is strictly feasible.
+    let data = linear_data(40, 2, 0.1, 1);
+    let fit = TrainerParams::new(Method::Fl { epsilon: 0.02 })
+        .optimizer(Optimizer::sgd(0.005))
+        .dual_lr(0.5)
+        .full_batch()
+        .epochs(3000)
+        .eval_every(0)
+        .check()
+        .unwrap()
+        .fit(Network::linear_regression(2), &data, None)
+        .unwrap();
+    assert_fl_kkt(&fit, "linear regression");
+    let rep = fit.feasibility.unwrap();
+    assert!(rep.stationarity.unwrap() <= 1e-6, "{rep:?}");
+}
+
+#[test]
+fn fl_separable_logistic_regression_is_feasible() {
+    let data = separable_data(40, 2);
+    let fit = TrainerParams::new(Method::Fl { epsilon: 0.1 })
+        .optimizer(Optimizer::sgd(0.05))
+        .dual_lr(0.5)
+        .full_batch()
+        .epochs(3000)
+        .eval_every(0)
+        .check()
+        .unwrap()
+        .fit(Network::logistic_regression(2), &data, None)
+        .unwrap();
+    assert_fl_kkt(&fit, "logistic regression");
+    assert_eq!(fit.train.accuracy, Some(1.0));
+}
+
+// ---------------------------------------------------------------------------------------
+// 3. RFL reaches λ = α [ℓ − ε]_+ and the CSERM minimiser
+// ---------------------------------------------------------------------------------------
+
+#[test]
+fn rfl_matches_cserm() {
+    // Noise larger than √ε, so almost every sample is active and the CSERM objective is
+    // strictly convex around its minimiser.
+    let (n, d, eps) = (40usize, 2usize, 0.01);
+    let data = linear_data(n, d, 1.0, 3);
+    let cserm = TrainerParams::new(Method::Cserm { epsilon: eps })
+        .optimizer(Optimizer::sgd(0.05))
+        .full_batch()
+        .epochs(1500)
+        .eval_every(0)
+        .check()
+        .unwrap()
+        .fit(Network::linear_regression(d), &data, None)
+        .unwrap();
+    for alpha in [0.5, 1.0, 4.0] {
+        // At λ = α [ℓ − ε]_+ the RFL primal gradient Σ λ_i ∇ℓ_i is (n α / 2) times the
+        // CSERM gradient, so lr_RFL ≈ 2 lr_CSERM / (n α) is the comparable step; a different
+        // factor (1.5) and η_λ = α/2 (λ lags its fixed point) make the two trajectories
+        // differ, so agreement comes from both reaching the same stationary point.
+        let lr = 1.5 * 0.05 / (n as f64 * alpha);
+        let rfl = TrainerParams::new(Method::Rfl {
+            epsilon: eps,
+            alpha,
+        })
+        .optimizer(Optimizer::sgd(lr))
+        .dual_lr(0.5 * alpha)
+        .full_batch()
+        .epochs(1500)
+        .eval_every(0)
+        .check()
+        .unwrap()
+        .fit(Network::linear_regression(d), &data, None)
+        .unwrap();
+        let rep = rfl.feasibility.as_ref().unwrap();
+        let res = rep.rfl_fixed_point_residual.unwrap();
+        assert!(res <= 1e-6, "α = {alpha}: fixed-point residual {res:e}");
+        let slack = rfl.slack.as_ref().unwrap();
+        for (u, l) in slack.iter().zip(rfl.multipliers.as_ref().unwrap()) {
+            assert!((u - l / alpha).abs() <= 1e-15 * (1.0 + l.abs()));
+        }
+        let diff = rfl
+            .model
+            .params()
+            .iter()
+            .zip(cserm.model.params())
+            .map(|(a, b)| (a - b).abs())
+            .fold(0.0, f64::max);
+        eprintln!("α = {alpha}: fixed-point residual {res:e}, |θ_RFL − θ_CSERM|∞ = {diff:e}");
+        assert!(diff <= 1e-5, "α = {alpha}: |θ_RFL − θ_CSERM| = {diff:e}");
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// 4. Infeasible problem: FL multipliers grow, RFL's stay bounded
+// ---------------------------------------------------------------------------------------
+
+/// Records the largest batch loss any dual step has seen.
+#[derive(Default)]
+struct MaxLoss(f64);
+
+impl Observer for MaxLoss {
+    fn on_step(&mut self, info: &StepInfo) -> Control {
+        self.0 = self.0.max(info.batch_max_loss);
+        Control::Continue
+    }
+    fn step_every(&self) -> Option<usize> {
+        Some(1)
+    }
+}
+
+#[test]
+fn infeasible_fl_grows_rfl_bounded() {
+    // ε = 0 with noise: no linear model interpolates 40 noisy points, so ℓ_i > 0 always.
+    let data = linear_data(40, 2, 0.5, 4);
+    let base = |m: Method, lr: f64| {
+        TrainerParams::new(m)
+            .optimizer(Optimizer::sgd(lr))
+            .dual_lr(0.1)
+            .full_batch()
+            .epochs(400)
+            .eval_every(25)
+    };
+    let fl = base(Method::Fl { epsilon: 0.0 }, 0.001)
+        .check()
+        .unwrap()
+        .fit(Network::linear_regression(2), &data, None)
+        .unwrap();
+    let stats: Vec<_> = fl.history.iter().map(|r| r.multipliers.unwrap()).collect();
+    assert_eq!(stats.len(), 16);
+    for w in stats.windows(2) {
+        assert!(w[1].max > w[0].max, "max λ must grow: {stats:?}");
+        assert!(w[1].mean > w[0].mean, "Σ λ must grow: {stats:?}");
+    }
+    // Σ λ grows at least linearly: with ε = 0 and full batch, every step adds
+    // η_λ ℓ_i(θ_t) > 0 to each λ_i, so mean λ gains η_λ · mean ℓ(θ_t) ≥ η_λ · MSE_OLS per
+    // step (least squares minimises the mean loss): unbounded growth, never a plateau.
+    let mse = ols_mse(&data);
+    assert!(mse > 1e-3, "the problem must be infeasible at ε = 0");
+    for w in stats.windows(2) {
+        let gained = w[1].mean - w[0].mean;
+        assert!(
+            gained >= 25.0 * 0.1 * mse * (1.0 - 1e-9),
+            "{gained} < 25 η MSE_OLS"
+        );
+    }
+    assert_eq!(fl.feasibility.unwrap().n_violating, 40);
+
+    for alpha in [0.5, 2.0] {
+        let mut seen = MaxLoss::default();
+        let rfl = base(
+            Method::Rfl {
+                epsilon: 0.0,
+                alpha,
+            },
+            0.01,
+        )
+        .check()
+        .unwrap()
+        .fit_observed(Network::linear_regression(2), &data, None, &mut seen)
+        .unwrap();
+        // With λ_0 = 0 and 0 < η_λ ≤ α, λ_{t+1} = max(0, (1 − η/α) λ_t + (η/α) α (ℓ − ε))
+        // is a convex combination of λ_t and α (ℓ − ε): λ ≤ α · (largest loss seen).
+        let bound = alpha * seen.0;
+        assert!(bound.is_finite() && bound > 0.0);
+        for rec in &rfl.history {
+            assert!(rec.multipliers.unwrap().max <= bound);
+        }
+        let lam = rfl.multipliers.as_ref().unwrap();
+        assert!(lam.iter().all(|&l| l <= bound), "α = {alpha}");
+        // And it settles: the last two records' multipliers agree closely.
+        let h = &rfl.history;
+        let (a, b) = (
+            h[h.len() - 2].multipliers.unwrap(),
+            h[h.len() - 1].multipliers.unwrap(),
+        );
+        assert!((a.max - b.max).abs() <= 1e-3 * b.max, "{a:?} {b:?}");
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// 5. CVaR: the Rockafellar–Uryasev minimum is the tail mean
+// ---------------------------------------------------------------------------------------
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 128, failure_persistence: None, ..ProptestConfig::default() })]
+
+    /// `cvar` equals `min_τ cvar_objective` (attained at an order statistic) and lower-bounds
+    /// the objective at any τ.
+    #[test]
+    fn cvar_is_min_of_ru_objective(
+        losses in prop::collection::vec(0.0..100.0f64, 1..40),
+        beta in 0.01..0.99f64,
+        tau in -10.0..110.0f64,
+    ) {
+        let c = cvar(&losses, beta).unwrap();
+        let min = losses
+            .iter()
+            .map(|&t| cvar_objective(&losses, beta, t))
+            .fold(f64::INFINITY, f64::min);
+        let tol = 1e-9 * (1.0 + min.abs());
+        prop_assert!((c - min).abs() <= tol, "cvar {c} vs min_τ {min}");
+        prop_assert!(cvar_objective(&losses, beta, tau) >= c - tol);
+    }
+
+    /// When `(1 − β) n = k` is an integer, CVaR is the plain mean of the top `k` losses.
+    #[test]
+    fn cvar_integer_tail_is_top_k_mean(
+        losses in prop::collection::vec(0.0..100.0f64, 2..40),
+        kf in 0.0..1.0f64,
+    ) {
+        let n = losses.len();
+        let k = 1 + ((n - 1) as f64 * kf) as usize; // 1..n-1 so that β ∈ (0, 1)
+        let k = k.min(n - 1);
+        let beta = 1.0 - k as f64 / n as f64;
+        let mut s = losses.clone();
+        s.sort_by(|a, b| b.total_cmp(a));
+        let top = s[..k].iter().sum::<f64>() / k as f64;
+        let c = cvar(&losses, beta).unwrap();
+        prop_assert!((c - top).abs() <= 1e-9 * (1.0 + top), "k = {k}, n = {n}: {c} vs {top}");
+    }
+}
+
+#[test]
+fn cvar_fit_learns_quantile_and_beats_erm_tail() {
+    // A minority group with another slope: ERM fits the majority, CVaR the tail.
+    let (n, beta) = (100usize, 0.8);
+    let mut r = Rng(9);
+    let mut x = Vec::new();
+    let mut y = Vec::new();
+    for i in 0..n {
+        let xi = r.uniform(-1.5, 1.5);
+        let slope = if i % 5 == 0 { -1.0 } else { 1.0 };
+        x.push(xi);
+        y.push(slope * xi + r.uniform(-0.2, 0.2));
+    }
+    let data = Dataset::regression(Array2::from_shape_vec((n, 1), x).unwrap(), y).unwrap();
+    let run = |m: Method| {
+        TrainerParams::new(m)
+            .optimizer(Optimizer::sgd(0.02))
+            .full_batch()
+            .epochs(3000)
+            .eval_every(0)
+            .check()
+            .unwrap()
+            .fit(Network::linear_regression(1), &data, None)
+            .unwrap()
+    };
+    let cv = run(Method::Cvar { beta });
+    let erm = run(Method::Erm);
+    let tau = cv.tau.unwrap();
+    let q = feasible::metrics::quantile(&cv.train_losses, beta).unwrap();
+    let spread = (feasible::metrics::quantile(&cv.train_losses, beta + 0.03).unwrap()
+        - feasible::metrics::quantile(&cv.train_losses, beta - 0.03).unwrap())
+    .abs();
+    assert!(
+        (tau - q).abs() <= spread.max(0.02),
+        "τ = {tau}, β-quantile = {q}, spread {spread}"
+    );
+    eprintln!(
+        "CVaR fit: τ = {tau}, β-quantile {q}, tolerance {}",
+        spread.max(0.02)
+    );
+    let above = cv.train_losses.iter().filter(|&&l| l > tau).count() as f64 / n as f64;
+    assert!(
+        (above - (1.0 - beta)).abs() <= 0.03,
+        "fraction above τ: {above}"
+    );
+    let cvar_cv = cvar(&cv.train_losses, beta).unwrap();
+    let cvar_erm = cvar(&erm.train_losses, beta).unwrap();
+    let objective = cvar_objective(&cv.train_losses, beta, tau);
+    assert!(objective >= cvar_cv - 1e-12);
+    eprintln!("CVaR_β: CVaR fit {cvar_cv} (objective at τ {objective}), ERM {cvar_erm}");
+    assert!(cvar_cv < cvar_erm, "CVaR fit {cvar_cv} vs ERM {cvar_erm}");
+    assert!(
+        objective <= cvar_erm,
+        "objective {objective} vs ERM {cvar_erm}"
+    );
+    assert!(erm.train.mean_loss <= cv.train.mean_loss);
+}
+
+// ---------------------------------------------------------------------------------------
+// 6. Determinism across thread counts; bit-identical save/restore
+// ---------------------------------------------------------------------------------------
+
+fn assert_same_fit<M: Model<f64>>(a: &Fit<f64, M>, b: &Fit<f64, M>, what: &str) {
+    assert_eq!(
+        bits(a.model.params()),
+        bits(b.model.params()),
+        "{what}: params"
+    );
+    assert_eq!(
+        a.multipliers.as_deref().map(bits),
+        b.multipliers.as_deref().map(bits),
+        "{what}: multipliers"
+    );
+    assert_eq!(json(&a.history), json(&b.history), "{what}: history");
+    assert_eq!(
+        bits(&a.train_losses),
+        bits(&b.train_losses),
+        "{what}: losses"
+    );
+    assert_eq!(a.checkpoint, b.checkpoint, "{what}: checkpoint");
+}
+
+#[test]
+fn same_seed_same_bits_in_1_and_4_threads() {
+    let data = synthetic::dense::<f64>(3000, 16, DenseTask::Binary, 1).unwrap();
+    let net = Mlp::new(16, Head::Binary)
+        .hidden(&[32])
+        .seed(3)
+        .build::<f64>()
+        .unwrap();
+    // 512 rows × 577 parameters is above PAR_MIN_WORK: the kernels fan out.
+    assert!(512 * net.n_params() >= feasible::parallel::PAR_MIN_WORK);
+    let trainer = TrainerParams::new(Method::Fl { epsilon: 0.3 })
+        .optimizer(Optimizer::adamw(1e-3))
+        .dual(DualOptimizer::nupi(0.05, 1.0, 1.0, 0.5))
+        .batch_size(512)
+        .epochs(3)
+        .seed(17)
+        .check()
+        .unwrap();
+    let one = in_pool(1, || trainer.fit(net.clone(), &data, None).unwrap());
+    let four = in_pool(4, || trainer.fit(net.clone(), &data, None).unwrap());
+    assert_same_fit(&one, &four, "1 vs 4 threads");
+    // Par::Seq runs the same chunked reductions on one thread.
+    let seq = TrainerParams {
+        par: feasible::parallel::Par::Seq,
+        ..trainer.params().clone()
+    }
+    .check()
+    .unwrap();
+    let seq = in_pool(4, || seq.fit(net.clone(), &data, None).unwrap());
+    assert_same_fit(&one, &seq, "Rayon vs Seq");
+    assert_eq!(one.history.len(), 3);
+}
+
+#[test]
+fn checkpoint_json_round_trip_resumes_bit_identically() {
+    let data = synthetic::dense::<f64>(600, 8, DenseTask::Binary, 2).unwrap();
+    let net = Mlp::new(8, Head::Binary)
+        .hidden(&[16])
+        .seed(4)
+        .build::<f64>()
+        .unwrap();
+    let cases = [
+        (
+            "sgd momentum",
+            TrainerParams::new(Method::Fl { epsilon: 0.2 })
+                .optimizer(Optimizer::sgd(0.01).with_momentum(0.9, false))
+                .dual_lr(0.1),
+        ),
+        (
+            "adamw",
+            TrainerParams::new(Method::Fl { epsilon: 0.2 })
+                .optimizer(Optimizer::adamw(2e-3))
+                .dual_lr(0.1),
+        ),
+        (
+            "nupi",
+            TrainerParams::new(Method::Fl { epsilon: 0.2 })
+                .optimizer(Optimizer::sgd(0.01).with_momentum(0.5, true))
+                .dual(DualOptimizer::nupi(0.1, 2.0, 1.0, 0.7)),
+        ),
+    ];
+    let (e1, e2) = (3, 7);
+    for (what, params) in cases {
+        let params = params.batch_size(64).seed(23);
+        let full = params.clone().epochs(e2).check().unwrap();
+        let part = params.epochs(e1).check().unwrap();
+        let uninterrupted = full.fit(net.clone(), &data, None).unwrap();
+        let first = part.fit(net.clone(), &data, None).unwrap();
+        assert_eq!(first.checkpoint.epoch, e1);
+        let text = json(&first.checkpoint);
+        let restored: Checkpoint<f64> = serde_json::from_str(&text).unwrap();
+        assert_eq!(restored, first.checkpoint, "{what}: JSON round trip");
+        // Resume a fresh (differently initialised) network: the checkpoint carries θ.
+        let other = Mlp::new(8, Head::Binary)
+            .hidden(&[16])
+            .seed(99)
+            .build::<f64>()
+            .unwrap();
+        let resumed = full
+            .resume(other, restored, &data, None, &mut NoObserver)
+            .unwrap();
+        assert_same_fit(&uninterrupted, &resumed, what);
+        assert_eq!(resumed.history.len(), e2);
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// 7. Invalid settings are typed errors, before any training
+// ---------------------------------------------------------------------------------------
+
+#[test]
+fn invalid_settings_are_rejected_with_names() {
+    let fl = |e: f64| TrainerParams::new(Method::Fl { epsilon: e });
+    let cases: Vec<(TrainerParams, &str)> = vec![
+        (fl(-0.1), "epsilon"),
+        (fl(f64::NAN), "epsilon"),
+        (fl(f64::INFINITY), "epsilon"),
+        (
+            TrainerParams::new(Method::Cserm { epsilon: -1.0 }),
+            "epsilon",
+        ),
+        (
+            TrainerParams::new(Method::Rfl {
+                epsilon: -1e-9,
+                alpha: 1.0,
+            }),
+            "epsilon",
+        ),
+        (
+            TrainerParams::new(Method::Rfl {
+                epsilon: 0.1,
+                alpha: 0.0,
+            }),
+            "alpha",
+        ),
+        (
+            TrainerParams::new(Method::Rfl {
+                epsilon: 0.1,
+                alpha: -2.0,
+            }),
+            "alpha",
+        ),
+        (
+            TrainerParams::new(Method::Rfl {
+                epsilon: 0.1,
+                alpha: f64::NAN,
+            }),
+            "alpha",
+        ),
+        (TrainerParams::new(Method::Cvar { beta: 0.0 }), "beta"),
+        (TrainerParams::new(Method::Cvar { beta: 1.0 }), "beta"),
+        (TrainerParams::new(Method::Cvar { beta: -0.5 }), "beta"),
+        (TrainerParams::new(Method::Cvar { beta: f64::NAN }), "beta"),
+        (fl(0.1).optimizer(Optimizer::sgd(0.0)), "lr"),
+        (fl(0.1).optimizer(Optimizer::sgd(-1e-3)), "lr"),
+        (fl(0.1).optimizer(Optimizer::adamw(0.0)), "lr"),
+        (fl(0.1).optimizer(Optimizer::adam(f64::NAN)), "lr"),
+        (fl(0.1).dual_lr(0.0), "dual_lr"),
+        (fl(0.1).dual_lr(-0.5), "dual_lr"),
+        (
+            fl(0.1).dual(DualOptimizer::nupi(0.0, 1.0, 1.0, 0.5)),
+            "dual_lr",
+        ),
+        (fl(0.1).epochs(0), "epochs"),
+        (fl(0.1).batch_size(0), "batch_size"),
+    ];
+    for (p, name) in cases {
+        let desc = format!("{:?}", p.method);
+        match p.check() {
+            Err(e) => assert_eq!(invalid_name(&e), name, "{desc}"),
+            Ok(_) => panic!("{desc} with bad `{name}` was accepted"),
+        }
+    }
+
+    // Data-dependent checks happen at fit time, before any step.
+    let data = linear_data(10, 2, 0.1, 0);
+    let trainer = |b: usize| {
+        TrainerParams::new(Method::Fl { epsilon: 0.1 })
+            .batch_size(b)
+            .check()
+            .unwrap()
+    };
+    assert!(
+        trainer(10)
+            .fit(Network::linear_regression(2), &data, None)
+            .is_ok()
+    );
+    match trainer(11).fit(Network::linear_regression(2), &data, None) {
+        Err(TrainError::Invalid(e)) => assert_eq!(invalid_name(&e), "batch_size"),
+        other => panic!("batch size above n: {:?}", other.err()),
+    }
+    let t = trainer(5);
+    match t.fit(Network::logistic_regression(2), &data, None) {
+        Err(TrainError::Invalid(Error::TaskMismatch(_))) => {}
+        other => panic!("head mismatch: {:?}", other.err()),
+    }
+    match t.fit(Network::linear_regression(3), &data, None) {
+        Err(TrainError::Invalid(Error::Shape { .. })) => {}
+        other => panic!("feature mismatch: {:?}", other.err()),
+    }
+    let val = linear_data(5, 3, 0.1, 0);
+    match t.fit(Network::linear_regression(2), &data, Some(&val)) {
+        Err(TrainError::Invalid(Error::Shape { .. })) => {}
+        other => panic!("validation feature mismatch: {:?}", other.err()),
+    }
+    let cls = separable_data(10, 0);
+    match t.fit(Network::linear_regression(2), &cls, None) {
+        Err(TrainError::Invalid(Error::TaskMismatch(_))) => {}
+        other => panic!("classes for a regression head: {:?}", other.err()),
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// 8. Divergence keeps the last finite state
+// ---------------------------------------------------------------------------------------
+
+#[test]
+fn huge_learning_rate_diverges_with_finite_last_state() {
+    let data = linear_data(40, 2, 0.5, 8);
+    let fl = Method::Fl { epsilon: 0.01 };
+    let rfl = Method::Rfl {
+        epsilon: 0.01,
+        alpha: 1.0,
+    };
+    // (name, method, dual lr, batch size, momentum)
+    for (what, method, dual_lr, batch, momentum) in [
+        ("fl full batch", fl, 1.0, 40, 0.0),
+        ("fl mini-batch", fl, 10.0, 8, 0.0),
+        ("fl momentum", fl, 1.0, 8, 0.9),
+        ("rfl momentum", rfl, 1.0, 8, 0.9),
+        ("erm", Method::Erm, 1.0, 40, 0.0),
+        ("cvar momentum", Method::Cvar { beta: 0.5 }, 1.0, 40, 0.9),
+    ] {
+        let opt = |lr: f64| {
+            if momentum > 0.0 {
+                Optimizer::sgd(lr).with_momentum(momentum, false)
+            } else {
+                Optimizer::sgd(lr)
+            }
+        };
+        let params = |lr: f64, dual: f64, epochs: usize| {
+            TrainerParams::new(method)
+                .optimizer(opt(lr))
+                .dual_lr(dual)
+                .batch_size(batch)
+                .epochs(epochs)
+                .check()
+                .unwrap()
+        };
+        let res = params(1e4, dual_lr, 1000).fit(Network::linear_regression(2), &data, None);
+        let (ck, reason) = match res {
+            Err(TrainError::Diverged {
+                last_finite, what, ..
+            }) => (*last_finite, what),
+            Err(e) => panic!("{what}: expected divergence, got {e}"),
+            Ok(_) => panic!("{what}: lr = 1e4 did not diverge"),
+        };
+        eprintln!("{what}: {reason} (epoch {}, step {})", ck.epoch, ck.step);
+        assert!(ck.epoch < 1000);
+        assert!(ck.params.iter().all(|v| v.is_finite()), "{what}: {reason}");
+        assert!(
+            ck.lambda.iter().all(|v| v.is_finite() && *v >= 0.0),
+            "{what}: {reason}: {:?}",
+            ck.lambda
+        );
+        assert!(ck.tau.is_finite(), "{what}");
+        // The optimiser and controller states are finite too (no NaN moments).
+        for v in [&ck.opt.m, &ck.opt.v, &ck.xi, &ck.tau_opt.m, &ck.tau_opt.v] {
+            assert!(
+                v.iter().all(|x| x.is_finite()),
+                "{what}: {reason}: optimiser state {v:?}"
+            );
+        }
+    }
+}
+
+/// A dual step that overflows λ (f32, huge dual rate) fails at the gradient; the
+/// checkpoint handed back is the state from before that step, with finite multipliers.
+#[test]
+fn overflowing_multipliers_leave_finite_last_state() {
+    let data = linear_data(40, 2, 0.5, 8);
+    let (x, y) = (
+        data.x().mapv(|v| v as f32),
+        match data.targets() {
+            feasible::data::Targets::Real(y) => y.iter().map(|&v| v as f32).collect::<Vec<_>>(),
+            _ => unreachable!(),
+        },
+    );
+    let data32 = Dataset::regression(x, y).unwrap();
+    // (dual, primal lr, momentum): the first two overflow λ, the last θ (after a finite
+    // gradient, in the primal step itself).
+    for (dual, lr, momentum) in [
+        (DualOptimizer::ascent(1e38), 1e-3, 0.0),
+        (DualOptimizer::nupi(1e38, 1.0, 1.0, 0.5), 1e-3, 0.9),
+        (DualOptimizer::nupi(1.0, 1.0, 1.0, 0.5), 1e38, 0.9),
+    ] {
+        let opt = if momentum > 0.0 {
+            Optimizer::sgd(lr).with_momentum(momentum, false)
+        } else {
+            Optimizer::sgd(lr)
+        };
+        let res = TrainerParams::new(Method::Fl { epsilon: 0.01 })
+            .optimizer(opt)
+            .dual(dual)
+            .batch_size(8)
+            .epochs(10)
+            .check()
+            .unwrap()
+            .fit(Network::<f32>::linear_regression(2), &data32, None);
+        let Err(TrainError::Diverged {
+            last_finite,
+            what,
+            step,
+            ..
+        }) = res
+        else {
+            panic!("{dual:?}: expected divergence");
+        };
+        eprintln!("{dual:?}: {what} at step {step}");
+        assert_eq!(last_finite.step, step);
+        // The optimiser state is the one from before the step, too.
+        assert_eq!(last_finite.opt.t, step);
+        assert!(last_finite.params.iter().all(|v| v.is_finite()), "{what}");
+        assert!(
+            last_finite
+                .lambda
+                .iter()
+                .all(|v| v.is_finite() && *v >= 0.0),
+            "{dual:?}: {what}: {:?}",
+            last_finite.lambda
+        );
+        assert!(last_finite.xi.iter().all(|v| v.is_finite()), "{what}");
+        assert!(last_finite.opt.m.iter().all(|v| v.is_finite()), "{what}");
+    }
+}
