@@ -224,14 +224,9 @@ pub struct TrainArgs {
     /// Number of epochs.
     #[arg(long, value_name = "N", default_value_t = 100)]
     pub epochs: usize,
-    /// Mini-batch size.
-    #[arg(
-        long,
-        value_name = "N",
-        default_value_t = 32,
-        conflicts_with = "full_batch"
-    )]
-    pub batch_size: usize,
+    /// Mini-batch size [default: 32, or the number of training samples if fewer].
+    #[arg(long, value_name = "N", conflicts_with = "full_batch")]
+    pub batch_size: Option<usize>,
     /// Full-batch training (one step per epoch).
     #[arg(long)]
     pub full_batch: bool,

@@ -19,6 +19,8 @@ use crate::{
 pub const DEFAULT_EPSILON: f64 = 0.1;
 /// Default RFL slack cost α.
 pub const DEFAULT_ALPHA: f64 = 1.0;
+/// Default mini-batch size (capped at the number of training samples).
+pub const DEFAULT_BATCH: usize = 32;
 /// Default CVaR level β.
 pub const DEFAULT_BETA: f64 = 0.9;
 
@@ -108,7 +110,7 @@ fn trainer_params(a: &TrainArgs, epsilon: f64) -> Result<TrainerParams, CliError
     p = if a.full_batch {
         p.full_batch()
     } else {
-        p.batch_size(a.batch_size)
+        p.batch_size(a.batch_size.unwrap_or(DEFAULT_BATCH))
     };
     if method.epsilon().is_none() {
         p = p.report_epsilon(epsilon);
@@ -270,6 +272,10 @@ pub fn run(a: &TrainArgs) -> Result<(), CliError> {
     let val_data = validation.as_ref().map(&prep).transpose()?;
 
     let (net, model_name) = build_model(a, d, task)?;
+    let mut params = params;
+    if a.batch_size.is_none() && !a.full_batch {
+        params.batch_size = Some(DEFAULT_BATCH.min(train_data.n_samples()));
+    }
     let trainer = params.check()?;
     let settings = json!({
         "data": a.data,
