@@ -6,7 +6,9 @@ use feasible::experiments::{DiabetesConfig, diabetes, render_table, rows_of};
 use feasible::report;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let out = std::env::args().nth(1).unwrap_or_else(|| "out/diabetes".into());
+    let out = std::env::args()
+        .nth(1)
+        .unwrap_or_else(|| "out/diabetes".into());
     std::fs::create_dir_all(&out)?;
     let cfg = DiabetesConfig::default();
     let runs = diabetes(&cfg)?;
@@ -18,10 +20,21 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "Adam lr {}, {} full-batch epochs; FL at ε ∈ {:?} (dual lr {}); RFL at ε = {e0}, α = {}.",
         cfg.lr, cfg.epochs, cfg.epsilons, cfg.dual_lr, cfg.alpha
     );
-    println!("Loss: squared error on the standardised target; 'feasible' column at ε = {e0} for every row.\n");
+    println!(
+        "Loss: squared error on the standardised target; 'feasible' column at ε = {e0} for every row.\n"
+    );
     print!("{}", render_table(&rows_of(&runs)));
-    let series: Vec<(&str, &[f64])> = runs.iter().map(|r| (r.label.as_str(), r.train_losses.as_slice())).collect();
-    report::loss_ecdf(format!("{out}/loss_ecdf.svg"), "Diabetes: per-sample training losses", &series, true, Some(e0))?;
+    let series: Vec<(&str, &[f64])> = runs
+        .iter()
+        .map(|r| (r.label.as_str(), r.train_losses.as_slice()))
+        .collect();
+    report::loss_ecdf(
+        format!("{out}/loss_ecdf.svg"),
+        "Diabetes: per-sample training losses",
+        &series,
+        true,
+        Some(e0),
+    )?;
     println!("\nPlots written to {out}/");
     Ok(())
 }

@@ -6,7 +6,9 @@ use feasible::experiments::{DigitsConfig, digits, render_table, rows_of};
 use feasible::report;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let out = std::env::args().nth(1).unwrap_or_else(|| "out/digits".into());
+    let out = std::env::args()
+        .nth(1)
+        .unwrap_or_else(|| "out/digits".into());
     std::fs::create_dir_all(&out)?;
     let cfg = DigitsConfig::default();
     let runs = digits(&cfg)?;
@@ -19,10 +21,26 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         cfg.epsilon, cfg.alpha, cfg.dual_lr
     );
     print!("{}", render_table(&rows_of(&runs)));
-    let series: Vec<(&str, &[f64])> = runs.iter().map(|r| (r.label.as_str(), r.train_losses.as_slice())).collect();
-    report::loss_ecdf(format!("{out}/loss_ecdf.svg"), "Digits: per-sample training losses", &series, true, Some(cfg.epsilon))?;
+    let series: Vec<(&str, &[f64])> = runs
+        .iter()
+        .map(|r| (r.label.as_str(), r.train_losses.as_slice()))
+        .collect();
+    report::loss_ecdf(
+        format!("{out}/loss_ecdf.svg"),
+        "Digits: per-sample training losses",
+        &series,
+        true,
+        Some(cfg.epsilon),
+    )?;
     if let Some(l) = &runs[3].multipliers {
-        report::histogram(format!("{out}/multipliers_fl.svg"), "Digits: FL multipliers", "λ", l, 40, true)?;
+        report::histogram(
+            format!("{out}/multipliers_fl.svg"),
+            "Digits: FL multipliers",
+            "λ",
+            l,
+            40,
+            true,
+        )?;
     }
     println!("\nPlots written to {out}/");
     Ok(())

@@ -7,7 +7,9 @@ use feasible::experiments::{PolynomialConfig, polynomial, render_table, rows_of}
 use feasible::report;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let out = std::env::args().nth(1).unwrap_or_else(|| "out/polynomial".into());
+    let out = std::env::args()
+        .nth(1)
+        .unwrap_or_else(|| "out/polynomial".into());
     std::fs::create_dir_all(&out)?;
     let cfg = PolynomialConfig::default();
     let r = polynomial(&cfg)?;
@@ -20,11 +22,17 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         cfg.lr, cfg.epochs, cfg.epsilon, cfg.dual_lr, cfg.n_test
     );
     print!("{}", render_table(&rows_of(&r.runs)));
-    let curves: Vec<(&str, &[f64], &[f64])> =
-        r.curves.iter().map(|(n, y)| (n.as_str(), r.grid.as_slice(), y.as_slice())).collect();
+    let curves: Vec<(&str, &[f64], &[f64])> = r
+        .curves
+        .iter()
+        .map(|(n, y)| (n.as_str(), r.grid.as_slice(), y.as_slice()))
+        .collect();
     report::fits_1d(
         format!("{out}/fits.svg"),
-        &format!("Degree-{} polynomial on {} points: ERM vs FL", cfg.degree, cfg.n_train),
+        &format!(
+            "Degree-{} polynomial on {} points: ERM vs FL",
+            cfg.degree, cfg.n_train
+        ),
         (&r.points.0, &r.points.1),
         &curves,
     )?;

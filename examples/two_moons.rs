@@ -9,7 +9,9 @@ use feasible::experiments::{TwoMoonsConfig, render_seed_table, two_moons};
 use feasible::report;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let out = std::env::args().nth(1).unwrap_or_else(|| "out/two_moons".into());
+    let out = std::env::args()
+        .nth(1)
+        .unwrap_or_else(|| "out/two_moons".into());
     std::fs::create_dir_all(&out)?;
     let cfg = TwoMoonsConfig::default();
     let t0 = Instant::now();
@@ -31,7 +33,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         for split in ["train", "validation"] {
             let runs = seeds
                 .iter()
-                .map(|s| if split == "train" { s[m].train.clone() } else { s[m].test.clone() })
+                .map(|s| {
+                    if split == "train" {
+                        s[m].train.clone()
+                    } else {
+                        s[m].test.clone()
+                    }
+                })
                 .collect();
             groups.push((seeds[0][m].label.clone(), split.to_string(), runs));
         }
@@ -39,7 +47,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     print!("{}", render_seed_table(&groups));
 
     let s0 = &seeds[0];
-    let series: Vec<(&str, &[f64])> = s0.iter().map(|r| (r.label.as_str(), r.train_losses.as_slice())).collect();
+    let series: Vec<(&str, &[f64])> = s0
+        .iter()
+        .map(|r| (r.label.as_str(), r.train_losses.as_slice()))
+        .collect();
     report::loss_ecdf(
         format!("{out}/loss_ecdf.svg"),
         "Two moons, seed 0: per-sample training losses",
@@ -48,16 +59,47 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         Some(cfg.epsilon),
     )?;
     if let Some(l) = &s0[1].multipliers {
-        report::histogram(format!("{out}/multipliers_fl.svg"), "FL multipliers (seed 0)", "λ", l, 40, true)?;
+        report::histogram(
+            format!("{out}/multipliers_fl.svg"),
+            "FL multipliers (seed 0)",
+            "λ",
+            l,
+            40,
+            true,
+        )?;
     }
     for (name, title, f, log) in [
-        ("mean_loss", "mean training loss", (|r: &feasible::solver::EpochRecord| r.train.mean_loss) as fn(&_) -> f64, true),
+        (
+            "mean_loss",
+            "mean training loss",
+            (|r: &feasible::solver::EpochRecord| r.train.mean_loss) as fn(&_) -> f64,
+            true,
+        ),
         ("max_loss", "max training loss", |r| r.train.max_loss, true),
-        ("feasible", "feasible fraction (ℓ ≤ ε)", |r| r.train.feasible_fraction.unwrap_or(0.0), false),
+        (
+            "feasible",
+            "feasible fraction (ℓ ≤ ε)",
+            |r| r.train.feasible_fraction.unwrap_or(0.0),
+            false,
+        ),
     ] {
-        let ys: Vec<Vec<f64>> = s0.iter().map(|r| r.history.iter().map(f).collect()).collect();
-        let series: Vec<(&str, &[f64])> = s0.iter().zip(&ys).map(|(r, y)| (r.label.as_str(), y.as_slice())).collect();
-        report::curves(format!("{out}/curve_{name}.svg"), &format!("Two moons, seed 0: {title}"), "epoch", title, &series, log)?;
+        let ys: Vec<Vec<f64>> = s0
+            .iter()
+            .map(|r| r.history.iter().map(f).collect())
+            .collect();
+        let series: Vec<(&str, &[f64])> = s0
+            .iter()
+            .zip(&ys)
+            .map(|(r, y)| (r.label.as_str(), y.as_slice()))
+            .collect();
+        report::curves(
+            format!("{out}/curve_{name}.svg"),
+            &format!("Two moons, seed 0: {title}"),
+            "epoch",
+            title,
+            &series,
+            log,
+        )?;
     }
     println!("\nPlots written to {out}/");
     Ok(())

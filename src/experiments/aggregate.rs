@@ -21,7 +21,10 @@ impl MeanStd {
         } else {
             0.0
         };
-        Self { mean, std: var.sqrt() }
+        Self {
+            mean,
+            std: var.sqrt(),
+        }
     }
 }
 

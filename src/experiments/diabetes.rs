@@ -1,9 +1,9 @@
 use super::MethodRun;
 use super::quickstart::run_method;
+use crate::Result;
 use crate::data::{Standardizer, TargetScaler, embedded};
 use crate::model::Network;
 use crate::solver::{Method, Optimizer, TrainerParams};
-use crate::Result;
 
 /// Settings of the diabetes comparison.
 #[derive(Clone, Debug, PartialEq)]
@@ -66,7 +66,16 @@ pub fn diabetes(cfg: &DiabetesConfig) -> Result<Vec<MethodRun>> {
             .report_epsilon(e0)
             .seed(cfg.seed)
     };
-    let mut runs = vec![run_method("ERM", base(Method::Erm), Network::linear_regression(d), &train, &test)?.0];
+    let mut runs = vec![
+        run_method(
+            "ERM",
+            base(Method::Erm),
+            Network::linear_regression(d),
+            &train,
+            &test,
+        )?
+        .0,
+    ];
     for &e in &cfg.epsilons {
         let (mut r, _) = run_method(
             format!("FL ε={e}"),

@@ -1,9 +1,9 @@
 use super::MethodRun;
 use super::quickstart::{run_method, split_standardized};
+use crate::Result;
 use crate::data::embedded;
 use crate::model::{Activation, Head, Mlp};
 use crate::solver::{Method, Optimizer, TrainerParams};
-use crate::Result;
 
 /// Settings of the digits comparison.
 #[derive(Clone, Debug, PartialEq)]
@@ -81,7 +81,10 @@ pub fn digits(cfg: &DigitsConfig) -> Result<Vec<MethodRun>> {
     let methods = [
         ("ERM".to_string(), Method::Erm),
         ("CSERM".to_string(), Method::Cserm { epsilon: e }),
-        (format!("CVaR β={}", cfg.beta), Method::Cvar { beta: cfg.beta }),
+        (
+            format!("CVaR β={}", cfg.beta),
+            Method::Cvar { beta: cfg.beta },
+        ),
         ("FL".to_string(), Method::Fl { epsilon: e }),
         (
             format!("RFL α={}", cfg.alpha),

@@ -19,8 +19,8 @@ pub use diabetes::{DiabetesConfig, diabetes};
 pub use digits::{DigitsConfig, digits};
 pub use polynomial::{PolynomialConfig, PolynomialResult, polynomial};
 pub use quickstart::{QuickstartConfig, quickstart};
-pub use two_moons::{SeedRuns, TwoMoonsConfig, two_moons};
 pub use table::{Row, render_table};
+pub use two_moons::{SeedRuns, TwoMoonsConfig, two_moons};
 
 use crate::metrics::LossSummary;
 use crate::solver::EpochRecord;

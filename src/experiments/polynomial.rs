@@ -91,10 +91,18 @@ pub fn polynomial(cfg: &PolynomialConfig) -> Result<PolynomialResult> {
             .seed(cfg.seed)
     };
     let d = train.n_features();
-    let (erm, erm_model) = run_method("ERM", base(Method::Erm), Network::linear_regression(d), &train, &test)?;
+    let (erm, erm_model) = run_method(
+        "ERM",
+        base(Method::Erm),
+        Network::linear_regression(d),
+        &train,
+        &test,
+    )?;
     let (fl, fl_model) = run_method(
         format!("FL ε={}", cfg.epsilon),
-        base(Method::Fl { epsilon: cfg.epsilon }),
+        base(Method::Fl {
+            epsilon: cfg.epsilon,
+        }),
         Network::linear_regression(d),
         &train,
         &test,
@@ -102,7 +110,8 @@ pub fn polynomial(cfg: &PolynomialConfig) -> Result<PolynomialResult> {
     let grid: Vec<f64> = (0..cfg.grid)
         .map(|i| -1.0 + 2.0 * i as f64 / (cfg.grid - 1) as f64)
         .collect();
-    let gx = ndarray::Array2::from_shape_vec((cfg.grid, 1), grid.clone()).map_err(|e| Error::Format(e.to_string()))?;
+    let gx = ndarray::Array2::from_shape_vec((cfg.grid, 1), grid.clone())
+        .map_err(|e| Error::Format(e.to_string()))?;
     let gf = s.transform_x(polynomial_features(gx.view(), cfg.degree)?.view())?;
     let predict = |m: &Network<f64>| -> Result<Vec<f64>> {
         match m.predict(gf.view())? {
@@ -111,7 +120,10 @@ pub fn polynomial(cfg: &PolynomialConfig) -> Result<PolynomialResult> {
         }
     };
     let curves = vec![
-        ("truth".to_string(), grid.iter().map(|&x| polynomial_truth(x)).collect()),
+        (
+            "truth".to_string(),
+            grid.iter().map(|&x| polynomial_truth(x)).collect(),
+        ),
         ("ERM".to_string(), predict(&erm_model)?),
         (fl.label.clone(), predict(&fl_model)?),
     ];

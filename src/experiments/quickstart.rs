@@ -40,10 +40,13 @@ pub(crate) fn run_method<F: Float, M: Model<F>>(
     train: &Dataset<F>,
     test: &Dataset<F>,
 ) -> Result<(MethodRun, M)> {
-    let fit = params.check()?.fit(model, train, Some(test)).map_err(|e| match e {
-        TrainError::Invalid(e) => e,
-        d @ TrainError::Diverged { .. } => Error::Format(format!("experiment diverged: {d}")),
-    })?;
+    let fit = params
+        .check()?
+        .fit(model, train, Some(test))
+        .map_err(|e| match e {
+            TrainError::Invalid(e) => e,
+            d @ TrainError::Diverged { .. } => Error::Format(format!("experiment diverged: {d}")),
+        })?;
     let to64 = |v: &[F]| v.iter().map(|x| x.to_f64_lossless()).collect::<Vec<f64>>();
     Ok((
         MethodRun {
@@ -59,7 +62,10 @@ pub(crate) fn run_method<F: Float, M: Model<F>>(
 }
 
 /// Standardised, seeded 80/20 split of an embedded data set.
-pub(crate) fn split_standardized<F: Float>(data: &Dataset<F>, seed: u64) -> Result<(Dataset<F>, Dataset<F>)> {
+pub(crate) fn split_standardized<F: Float>(
+    data: &Dataset<F>,
+    seed: u64,
+) -> Result<(Dataset<F>, Dataset<F>)> {
     let (train, test) = data.train_test_split(0.2, seed)?;
     let s = Standardizer::fit(&train)?;
     Ok((s.transform(&train)?, s.transform(&test)?))
@@ -86,10 +92,19 @@ pub fn quickstart(cfg: &QuickstartConfig) -> Result<Vec<MethodRun>> {
             .report_epsilon(cfg.epsilon)
             .seed(cfg.seed)
     };
-    let (erm, _) = run_method("ERM", base(Method::Erm), Network::logistic_regression(d), &train, &test)?;
+    let (erm, _) = run_method(
+        "ERM",
+        base(Method::Erm),
+        Network::logistic_regression(d),
+        &train,
+        &test,
+    )?;
     let (fl, _) = run_method(
         format!("FL ε={:.3}", cfg.epsilon),
-        base(Method::Fl { epsilon: cfg.epsilon }).dual_lr(cfg.dual_lr),
+        base(Method::Fl {
+            epsilon: cfg.epsilon,
+        })
+        .dual_lr(cfg.dual_lr),
         Network::logistic_regression(d),
         &train,
         &test,

@@ -26,7 +26,15 @@ pub struct Row {
 /// ```
 pub fn render_table(rows: &[Row]) -> String {
     let header = [
-        "method", "split", "mean loss", "accuracy", "max loss", "CVaR 90%", "CVaR 95%", "CVaR 99%", "feasible",
+        "method",
+        "split",
+        "mean loss",
+        "accuracy",
+        "max loss",
+        "CVaR 90%",
+        "CVaR 95%",
+        "CVaR 99%",
+        "feasible",
     ];
     let cells: Vec<Vec<String>> = rows
         .iter()
@@ -36,12 +44,14 @@ pub fn render_table(rows: &[Row]) -> String {
                 r.method.clone(),
                 r.split.clone(),
                 format!("{:.4}", s.mean_loss),
-                s.accuracy.map_or("—".into(), |a| format!("{:.2}%", 100.0 * a)),
+                s.accuracy
+                    .map_or("—".into(), |a| format!("{:.2}%", 100.0 * a)),
                 format!("{:.4}", s.max_loss),
                 format!("{:.4}", s.cvar_90),
                 format!("{:.4}", s.cvar_95),
                 format!("{:.4}", s.cvar_99),
-                s.feasible_fraction.map_or("—".into(), |f| format!("{:.2}%", 100.0 * f)),
+                s.feasible_fraction
+                    .map_or("—".into(), |f| format!("{:.2}%", 100.0 * f)),
             ]
         })
         .collect();

@@ -68,7 +68,10 @@ pub fn two_moons(cfg: &TwoMoonsConfig) -> Result<Vec<SeedRuns>> {
         .map(|&seed| {
             let all = synthetic::two_moons::<f32>(cfg.n_train + cfg.n_val, cfg.noise, seed)?;
             let idx: Vec<usize> = (0..cfg.n_train + cfg.n_val).collect();
-            let (train, val) = (all.select(&idx[..cfg.n_train])?, all.select(&idx[cfg.n_train..])?);
+            let (train, val) = (
+                all.select(&idx[..cfg.n_train])?,
+                all.select(&idx[cfg.n_train..])?,
+            );
             let model = Mlp::new(2, Head::Multiclass(2))
                 .hidden(&cfg.hidden)
                 .activation(Activation::Relu)
@@ -87,7 +90,14 @@ pub fn two_moons(cfg: &TwoMoonsConfig) -> Result<Vec<SeedRuns>> {
             let eps = cfg.epsilon;
             Ok(vec![
                 run_method("ERM", base(Method::Erm), model.clone(), &train, &val)?.0,
-                run_method("FL", base(Method::Fl { epsilon: eps }), model.clone(), &train, &val)?.0,
+                run_method(
+                    "FL",
+                    base(Method::Fl { epsilon: eps }),
+                    model.clone(),
+                    &train,
+                    &val,
+                )?
+                .0,
                 run_method(
                     format!("RFL α={}", cfg.alpha),
                     base(Method::Rfl {

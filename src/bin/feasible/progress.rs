@@ -68,7 +68,7 @@ impl Observer for Progress {
                 b.set_message(describe(r));
             }
             Mode::Lines { every } => {
-                if r.epoch > 0 && (r.epoch % every == 0 || r.epoch == self.epochs) {
+                if r.epoch > 0 && (r.epoch.is_multiple_of(*every) || r.epoch == self.epochs) {
                     eprintln!("epoch {}/{}: {}", r.epoch, self.epochs, describe(r));
                 }
             }

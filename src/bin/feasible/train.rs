@@ -162,7 +162,10 @@ fn build_model(a: &TrainArgs, d: usize, task: Task) -> Result<(Network<f64>, Str
 
 /// Reads the training data and the validation data (file or split). Returns
 /// (train, validation, original row index of each training sample).
-fn load_data(a: &TrainArgs) -> Result<(Labelled, Option<Dataset<f64>>, Vec<usize>), CliError> {
+/// Training data, validation data, and the input row of each training sample.
+type Loaded = (Labelled, Option<Dataset<f64>>, Vec<usize>);
+
+fn load_data(a: &TrainArgs) -> Result<Loaded, CliError> {
     let mut opts = CsvOptions::new().target(target_column(a.target.as_deref())?);
     if let Some(t) = a.task {
         opts = opts.task(match t {
