@@ -269,8 +269,34 @@ impl<F: Float> OptimizerState<F> {
 
     /// One step `θ ← update(θ, g)` at learning rate `lr`, in place (PyTorch's formulas).
     pub fn step(&mut self, opt: &Optimizer, lr: f64, theta: &mut [F], grad: &[F]) {
-        self.t += 1;
+        let mut next = Self {
+            t: 0,
+            m: Vec::new(),
+            v: Vec::new(),
+        };
+        self.step_into(opt, lr, theta, grad, &mut next);
+        *self = next;
+    }
+
+    /// One step that updates `θ` in place but writes the new moments into `next` (reused
+    /// storage, resized on first use), leaving `self` untouched so a failed step can be
+    /// undone without copying. Returns whether every new parameter and moment is finite
+    /// (checked in the same pass). On success the caller swaps `self` and `next`.
+    pub fn step_into(
+        &self,
+        opt: &Optimizer,
+        lr: f64,
+        theta: &mut [F],
+        grad: &[F],
+        next: &mut Self,
+    ) -> bool {
+        next.t = self.t + 1;
+        next.m.resize(self.m.len(), F::zero());
+        next.v.resize(self.v.len(), F::zero());
         let lr_f = F::lit(lr);
+        let zero = F::zero();
+        // Non-finite values poison this accumulator: inf·0 and NaN·0 are NaN.
+        let mut poison = zero;
         match *opt {
             Optimizer::Sgd {
                 momentum,
@@ -284,14 +310,21 @@ impl<F: Float> OptimizerState<F> {
                     for (p, &g) in theta.iter_mut().zip(grad) {
                         let g = g + wd * *p;
                         *p -= lr_f * g;
+                        poison += *p * zero;
                     }
                 } else {
-                    let first = self.t == 1;
-                    for ((p, &g), b) in theta.iter_mut().zip(grad).zip(self.m.iter_mut()) {
+                    let first = next.t == 1;
+                    for (((p, &g), &b0), b) in theta
+                        .iter_mut()
+                        .zip(grad)
+                        .zip(&self.m)
+                        .zip(next.m.iter_mut())
+                    {
                         let g = g + wd * *p;
-                        *b = if first { g } else { mu * *b + g };
+                        *b = if first { g } else { mu * b0 + g };
                         let d = if nesterov { g + mu * *b } else { *b };
                         *p -= lr_f * d;
+                        poison += (*p + *b) * zero;
                     }
                 }
             }
@@ -310,8 +343,8 @@ impl<F: Float> OptimizerState<F> {
                 ..
             } => {
                 let decoupled = matches!(opt, Optimizer::AdamW { .. });
-                let bc1 = 1.0 - beta1.powi(self.t as i32);
-                let bc2 = 1.0 - beta2.powi(self.t as i32);
+                let bc1 = 1.0 - beta1.powi(next.t as i32);
+                let bc2 = 1.0 - beta2.powi(next.t as i32);
                 let step_size = F::lit(lr / bc1);
                 let inv_sqrt_bc2 = F::lit(1.0 / bc2.sqrt());
                 let (b1, b2, e, wd) = (
@@ -322,11 +355,13 @@ impl<F: Float> OptimizerState<F> {
                 );
                 let decay = F::one() - lr_f * wd;
                 let one = F::one();
-                for (((p, &g), m), v) in theta
+                let (nm, nv) = (&mut next.m, &mut next.v);
+                for ((((p, &g), (&m0, &v0)), m), v) in theta
                     .iter_mut()
                     .zip(grad)
-                    .zip(self.m.iter_mut())
-                    .zip(self.v.iter_mut())
+                    .zip(self.m.iter().zip(&self.v))
+                    .zip(nm.iter_mut())
+                    .zip(nv.iter_mut())
                 {
                     let g = if decoupled {
                         *p *= decay;
@@ -334,12 +369,14 @@ impl<F: Float> OptimizerState<F> {
                     } else {
                         g + wd * *p
                     };
-                    *m = b1 * *m + (one - b1) * g;
-                    *v = b2 * *v + (one - b2) * g * g;
+                    *m = b1 * m0 + (one - b1) * g;
+                    *v = b2 * v0 + (one - b2) * g * g;
                     let denom = v.sqrt() * inv_sqrt_bc2 + e;
                     *p -= step_size * *m / denom;
+                    poison += (*p + *m + *v) * zero;
                 }
             }
         }
+        poison == zero
     }
 }

@@ -332,6 +332,22 @@ struct Buffers<F: Float, W> {
     tau_opt_prev: OptimizerState<F>,
 }
 
+/// Branch-free finiteness check (vectorises): `inf·0` and `NaN·0` are NaN.
+fn all_finite<F: Float>(v: &[F]) -> bool {
+    let mut acc = [F::zero(); 8];
+    let mut it = v.chunks_exact(8);
+    for c in &mut it {
+        for j in 0..8 {
+            acc[j] += c[j] * F::zero();
+        }
+    }
+    let tail = it
+        .remainder()
+        .iter()
+        .fold(F::zero(), |a, &x| a + x * F::zero());
+    acc.iter().fold(tail, |a, &x| a + x) == F::zero()
+}
+
 fn to_f64<F: Float>(v: &[F]) -> Vec<f64> {
     v.iter().map(|x| x.to_f64_lossless()).collect()
 }
@@ -580,7 +596,7 @@ impl Trainer {
                 last_finite: Box::new(last),
             }
         };
-        if losses.iter().any(|l| !l.is_finite()) {
+        if !all_finite(losses) {
             return Err(diverged(ck, model, "non-finite loss"));
         }
         if !buf.seen.is_empty() {
@@ -667,35 +683,41 @@ impl Trainer {
             }
         };
         model.backward(x, &mut buf.ws, w, &mut buf.grad, p.par)?;
-        if buf.grad.iter().any(|g| !g.is_finite()) {
+        if !all_finite(&buf.grad) {
             undo_dual(ck, buf);
             return Err(diverged(ck, model, "non-finite gradient"));
         }
+        // θ is backed up (one copy); the moments are written out of place into spare
+        // storage and swapped in only when the whole step is finite.
         buf.prev.copy_from_slice(model.params());
-        buf.opt_prev.t = ck.opt.t;
-        buf.opt_prev.m.clone_from(&ck.opt.m);
-        buf.opt_prev.v.clone_from(&ck.opt.v);
-        let tau_prev = ck.tau;
-        ck.opt.step(&p.optimizer, lr, model.params_mut(), &buf.grad);
+        let mut ok = ck.opt.step_into(
+            &p.optimizer,
+            lr,
+            model.params_mut(),
+            &buf.grad,
+            &mut buf.opt_prev,
+        );
+        let mut new_tau = ck.tau;
         if let Some(g) = tau_grad {
-            buf.tau_opt_prev.clone_from(&ck.tau_opt);
             let mut t = [ck.tau];
-            ck.tau_opt.step(tau_opt_cfg, lr, &mut t, &[g]);
-            ck.tau = t[0];
+            ok &= ck
+                .tau_opt
+                .step_into(tau_opt_cfg, lr, &mut t, &[g], &mut buf.tau_opt_prev);
+            new_tau = t[0];
         }
-        if model.params().iter().any(|v| !v.is_finite()) || !ck.tau.is_finite() {
+        if !ok {
             model.params_mut().copy_from_slice(&buf.prev);
-            std::mem::swap(&mut ck.opt, &mut buf.opt_prev);
-            if tau_grad.is_some() {
-                std::mem::swap(&mut ck.tau_opt, &mut buf.tau_opt_prev);
-            }
-            ck.tau = tau_prev;
             undo_dual(ck, buf);
             return Err(diverged(
                 ck,
                 model,
                 "non-finite parameters after the primal step",
             ));
+        }
+        std::mem::swap(&mut ck.opt, &mut buf.opt_prev);
+        if tau_grad.is_some() {
+            std::mem::swap(&mut ck.tau_opt, &mut buf.tau_opt_prev);
+            ck.tau = new_tau;
         }
         ck.step += 1;
         Ok(StepInfo {
