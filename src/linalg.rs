@@ -110,17 +110,39 @@ pub fn gemm<F: Float>(alpha: F, a: MatRef<'_, F>, b: MatRef<'_, F>, beta: F, c: 
     }
 }
 
-/// Dot product with four independent accumulators (vectorises, fixed summation order).
-#[inline]
-pub fn dot<F: Float>(a: &[F], b: &[F]) -> F {
+/// The SIMD targets the element-wise kernels are compiled for, picked at run time (best
+/// first); every other CPU runs the baseline build of the same code.
+///
+/// Rust never contracts `a * b + c` into a fused multiply-add nor reorders float sums, so
+/// each target runs exactly the same floating-point operations in the same order: results
+/// are bit-identical whichever version the CPU selects (checked against the plain
+/// `*_scalar` versions by the property tests below).
+macro_rules! simd_kernel {
+    ($item:item) => {
+        #[multiversion::multiversion(targets(
+            "x86_64+avx512f+avx512bw+avx512vl+avx512dq+avx2+fma+avx",
+            "x86_64+avx2+fma+avx",
+        ))]
+        $item
+    };
+}
+pub(crate) use simd_kernel;
+
+/// Independent accumulators of [`dot`]: one AVX-512 register of `f32`, two of AVX2.
+const LANES: usize = 16;
+
+/// Dot product with 16 independent accumulators, combined by a fixed pairwise tree; the
+/// remainder past the last full block of 16 is summed in order and added last.
+#[inline(always)]
+pub fn dot_scalar<F: Float>(a: &[F], b: &[F]) -> F {
     debug_assert_eq!(a.len(), b.len());
     let n = a.len().min(b.len());
     let (a, b) = (&a[..n], &b[..n]);
-    let mut acc = [F::zero(); 8];
-    let mut ca = a.chunks_exact(8);
-    let mut cb = b.chunks_exact(8);
+    let mut acc = [F::zero(); LANES];
+    let mut ca = a.chunks_exact(LANES);
+    let mut cb = b.chunks_exact(LANES);
     for (x, y) in (&mut ca).zip(&mut cb) {
-        for j in 0..8 {
+        for j in 0..LANES {
             acc[j] += x[j] * y[j];
         }
     }
@@ -128,24 +150,125 @@ pub fn dot<F: Float>(a: &[F], b: &[F]) -> F {
     for (x, y) in ca.remainder().iter().zip(cb.remainder()) {
         tail += *x * *y;
     }
-    ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7])) + tail
+    let mut w = LANES / 2;
+    while w > 0 {
+        for j in 0..w {
+            acc[j] += acc[j + w];
+        }
+        w /= 2;
+    }
+    acc[0] + tail
+}
+
+simd_kernel! {
+    /// Dot product (the order of [`dot_scalar`], SIMD where the CPU has it).
+    pub fn dot<F: Float>(a: &[F], b: &[F]) -> F {
+        dot_scalar(a, b)
+    }
+}
+
+/// `z[r] = x_r · w + bias` for every row `x_r` of the row-major `x` (`z.len()` rows of
+/// `w.len()` columns): the forward pass of a layer with one output.
+#[inline(always)]
+pub fn dot_rows_scalar<F: Float>(x: &[F], w: &[F], bias: F, z: &mut [F]) {
+    let d = w.len();
+    for (zr, xr) in z.iter_mut().zip(x.chunks_exact(d)) {
+        *zr = dot_scalar(xr, w) + bias;
+    }
+}
+
+simd_kernel! {
+    /// [`dot_rows_scalar`], SIMD where the CPU has it.
+    pub fn dot_rows<F: Float>(x: &[F], w: &[F], bias: F, z: &mut [F]) {
+        dot_rows_scalar(x, w, bias, z)
+    }
 }
 
 /// `y ← y + α x`.
-#[inline]
-pub fn axpy<F: Float>(alpha: F, x: &[F], y: &mut [F]) {
+#[inline(always)]
+pub fn axpy_scalar<F: Float>(alpha: F, x: &[F], y: &mut [F]) {
     debug_assert_eq!(x.len(), y.len());
     for (yi, xi) in y.iter_mut().zip(x) {
         *yi += alpha * *xi;
     }
 }
 
+simd_kernel! {
+    /// `y ← y + α x` (SIMD where the CPU has it).
+    pub fn axpy<F: Float>(alpha: F, x: &[F], y: &mut [F]) {
+        axpy_scalar(alpha, x, y)
+    }
+}
+
+/// `g ← g + Σ_r c_r x_r` over the rows `x_r` of the row-major `x` (`c.len()` rows of
+/// `g.len()` columns), added one row after the other: the weighted backward pass of a layer
+/// with one output. `c = None` means every `c_r = 1` (a column sum, for bias gradients).
+#[inline(always)]
+pub fn axpy_rows_scalar<F: Float>(c: Option<&[F]>, x: &[F], rows: usize, g: &mut [F]) {
+    let d = g.len();
+    for r in 0..rows {
+        let xr = &x[r * d..(r + 1) * d];
+        match c {
+            Some(c) => axpy_scalar(c[r], xr, g),
+            None => {
+                for (gi, xi) in g.iter_mut().zip(xr) {
+                    *gi += *xi;
+                }
+            }
+        }
+    }
+}
+
+/// Rows per block of [`axpy_rows`]: `g` is loaded and stored once per block.
+const ROW_BLOCK: usize = 4;
+
+simd_kernel! {
+    /// [`axpy_rows_scalar`] with the same additions in the same order, `g` kept in
+    /// registers across blocks of four rows; SIMD where the CPU has it.
+    pub fn axpy_rows<F: Float>(c: Option<&[F]>, x: &[F], rows: usize, g: &mut [F]) {
+        let d = g.len();
+        assert!(x.len() >= rows * d && c.is_none_or(|c| c.len() >= rows));
+        let full = rows / ROW_BLOCK * ROW_BLOCK;
+        for r in (0..full).step_by(ROW_BLOCK) {
+            let xb = &x[r * d..(r + ROW_BLOCK) * d];
+            let (x0, rest) = xb.split_at(d);
+            let (x1, rest) = rest.split_at(d);
+            let (x2, x3) = rest.split_at(d);
+            match c {
+                Some(c) => {
+                    let (c0, c1, c2, c3) = (c[r], c[r + 1], c[r + 2], c[r + 3]);
+                    for ((((gi, &a0), &a1), &a2), &a3) in
+                        g.iter_mut().zip(x0).zip(x1).zip(x2).zip(x3)
+                    {
+                        *gi = (((*gi + c0 * a0) + c1 * a1) + c2 * a2) + c3 * a3;
+                    }
+                }
+                None => {
+                    for ((((gi, &a0), &a1), &a2), &a3) in
+                        g.iter_mut().zip(x0).zip(x1).zip(x2).zip(x3)
+                    {
+                        *gi = (((*gi + a0) + a1) + a2) + a3;
+                    }
+                }
+            }
+        }
+        axpy_rows_scalar(c.map(|c| &c[full..]), &x[full * d..], rows - full, g);
+    }
+}
+
 /// `y ← y + x`, element-wise.
-#[inline]
-pub fn add_assign<F: Float>(y: &mut [F], x: &[F]) {
+#[inline(always)]
+pub fn add_assign_scalar<F: Float>(y: &mut [F], x: &[F]) {
     debug_assert_eq!(x.len(), y.len());
     for (yi, xi) in y.iter_mut().zip(x) {
         *yi += *xi;
+    }
+}
+
+simd_kernel! {
+    /// `y ← y + x`, element-wise (SIMD where the CPU has it).
+    pub fn add_assign<F: Float>(y: &mut [F], x: &[F]) {
+        add_assign_scalar(y, x)
     }
 }
 
@@ -198,6 +321,68 @@ mod tests {
             &mut c2,
         );
         assert_eq!(c, c2);
+    }
+
+    use proptest::prelude::*;
+
+    fn vecs(max: usize) -> impl Strategy<Value = (Vec<f32>, Vec<f32>)> {
+        (0..max).prop_flat_map(|n| {
+            (
+                prop::collection::vec(-1e3f32..1e3, n),
+                prop::collection::vec(-1e3f32..1e3, n),
+            )
+        })
+    }
+
+    proptest! {
+        /// Every dispatched (SIMD) kernel is bit-identical to its plain scalar version.
+        #[test]
+        fn simd_kernels_match_scalar((a, b) in vecs(200), alpha in -10f32..10.0) {
+            prop_assert_eq!(dot(&a, &b).to_bits(), dot_scalar(&a, &b).to_bits());
+            let (mut y1, mut y2) = (b.clone(), b.clone());
+            axpy(alpha, &a, &mut y1);
+            axpy_scalar(alpha, &a, &mut y2);
+            prop_assert_eq!(&y1, &y2);
+            let (mut y1, mut y2) = (b.clone(), b.clone());
+            add_assign(&mut y1, &a);
+            add_assign_scalar(&mut y2, &a);
+            prop_assert_eq!(&y1, &y2);
+        }
+
+        #[test]
+        fn row_kernels_match_scalar(
+            d in 1usize..40,
+            rows in 0usize..11,
+            seed in 0u64..1000,
+            bias in -3f64..3.0,
+        ) {
+            let val = |i: usize| (((i as u64 * 2654435761 + seed) % 2001) as f64 / 1000.0) - 1.0;
+            let x: Vec<f64> = (0..rows * d).map(val).collect();
+            let w: Vec<f64> = (0..d).map(|i| val(i + 7)).collect();
+            let c: Vec<f64> = (0..rows).map(|i| val(i + 13)).collect();
+            let (mut z1, mut z2) = (vec![0.0; rows], vec![0.0; rows]);
+            dot_rows(&x, &w, bias, &mut z1);
+            dot_rows_scalar(&x, &w, bias, &mut z2);
+            prop_assert_eq!(&z1, &z2);
+            for cw in [Some(&c[..]), None] {
+                let (mut g1, mut g2) = (w.clone(), w.clone());
+                axpy_rows(cw, &x, rows, &mut g1);
+                axpy_rows_scalar(cw, &x, rows, &mut g2);
+                prop_assert_eq!(&g1, &g2);
+            }
+            // f32 through the same kernels.
+            let xf: Vec<f32> = x.iter().map(|&v| v as f32).collect();
+            let wf: Vec<f32> = w.iter().map(|&v| v as f32).collect();
+            let cf: Vec<f32> = c.iter().map(|&v| v as f32).collect();
+            let (mut z1, mut z2) = (vec![0.0f32; rows], vec![0.0f32; rows]);
+            dot_rows(&xf, &wf, bias as f32, &mut z1);
+            dot_rows_scalar(&xf, &wf, bias as f32, &mut z2);
+            prop_assert_eq!(&z1, &z2);
+            let (mut g1, mut g2) = (wf.clone(), wf.clone());
+            axpy_rows(Some(&cf), &xf, rows, &mut g1);
+            axpy_rows_scalar(Some(&cf), &xf, rows, &mut g2);
+            prop_assert_eq!(&g1, &g2);
+        }
     }
 
     #[test]

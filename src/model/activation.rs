@@ -25,6 +25,24 @@ pub enum Activation {
     Gelu,
 }
 
+crate::linalg::simd_kernel! {
+    /// `a[i] = max(z[i], 0)`: branch-free, SIMD where the CPU has it.
+    fn relu<F: Float>(z: &[F], a: &mut [F]) {
+        for (ai, &zi) in a.iter_mut().zip(z) {
+            *ai = zi.max(F::zero());
+        }
+    }
+}
+
+crate::linalg::simd_kernel! {
+    /// `delta[i] = 0` where `z[i] ≤ 0` (a select, not a branch), SIMD where the CPU has it.
+    fn relu_backprop<F: Float>(z: &[F], delta: &mut [F]) {
+        for (d, &zi) in delta.iter_mut().zip(z) {
+            *d = if zi > F::zero() { *d } else { F::zero() };
+        }
+    }
+}
+
 const GELU_C: f64 = 0.797_884_560_802_865_4; // √(2/π)
 const GELU_A: f64 = 0.044_715;
 
@@ -73,11 +91,7 @@ impl Activation {
     pub fn apply_slice<F: Float>(self, z: &[F], a: &mut [F]) {
         match self {
             // Branch-free form so the loop vectorises.
-            Activation::Relu => {
-                for (ai, &zi) in a.iter_mut().zip(z) {
-                    *ai = zi.max(F::zero());
-                }
-            }
+            Activation::Relu => relu(z, a),
             _ => {
                 for (ai, &zi) in a.iter_mut().zip(z) {
                     *ai = self.apply(zi);
@@ -90,11 +104,7 @@ impl Activation {
     #[inline]
     pub fn backprop_slice<F: Float>(self, z: &[F], a: &[F], delta: &mut [F]) {
         match self {
-            Activation::Relu => {
-                for (d, &zi) in delta.iter_mut().zip(z) {
-                    *d = if zi > F::zero() { *d } else { F::zero() };
-                }
-            }
+            Activation::Relu => relu_backprop(z, delta),
             _ => {
                 for ((d, &zi), &ai) in delta.iter_mut().zip(z).zip(a) {
                     *d *= self.derivative(zi, ai);
@@ -111,6 +121,35 @@ impl Activation {
             "sigmoid" => Some(Activation::Sigmoid),
             "gelu" => Some(Activation::Gelu),
             _ => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// The dispatched ReLU kernels match the scalar definitions bit for bit.
+        #[test]
+        fn relu_kernels_match_scalar(
+            z in prop::collection::vec(-5f32..5.0, 0..300),
+            seed in 0u32..1000,
+        ) {
+            let mut a = vec![f32::NAN; z.len()];
+            Activation::Relu.apply_slice(&z, &mut a);
+            for (&ai, &zi) in a.iter().zip(&z) {
+                prop_assert_eq!(ai.to_bits(), Activation::Relu.apply(zi).to_bits());
+            }
+            let d0: Vec<f32> = (0..z.len()).map(|i| ((i as u32 * 31 + seed) % 17) as f32 - 8.0).collect();
+            let mut d = d0.clone();
+            Activation::Relu.backprop_slice(&z, &a, &mut d);
+            for ((&di, &d0i), &zi) in d.iter().zip(&d0).zip(&z) {
+                // A select: +0 (never −0) where the unit is off.
+                let want = if Activation::Relu.derivative(zi, 0.0) == 1.0 { d0i } else { 0.0 };
+                prop_assert_eq!(di.to_bits(), want.to_bits());
+            }
         }
     }
 }

@@ -7,7 +7,7 @@ use rayon::prelude::*;
 use super::init::{init_layer, rng};
 use super::{Activation, Head, Init, Model};
 use crate::data::TargetsRef;
-use crate::linalg::{MatRef, add_assign, axpy, dot, gemm};
+use crate::linalg::{MatRef, add_assign, axpy_rows, dot_rows, gemm};
 use crate::loss::{binary_cross_entropy, softmax_cross_entropy, squared_error};
 use crate::parallel::{CHUNK_ROWS, Par, num_chunks};
 use crate::{Error, Float, Result};
@@ -293,9 +293,15 @@ pub struct NetworkWorkspace<F> {
 
 impl<F: Float> NetworkWorkspace<F> {
     fn ensure(&mut self, net: &Network<F>, rows: usize) {
-        let shape: Vec<(usize, usize)> = net.layers.iter().map(|l| (l.fan_in, l.fan_out)).collect();
-        if self.shape != shape {
-            self.shape = shape;
+        // Compared without collecting: no allocation per step once sized.
+        let same = self.shape.len() == net.layers.len()
+            && self
+                .shape
+                .iter()
+                .zip(&net.layers)
+                .all(|(&s, l)| s == (l.fan_in, l.fan_out));
+        if !same {
+            self.shape = net.layers.iter().map(|l| (l.fan_in, l.fan_out)).collect();
             self.chunks.clear();
         }
         let need = num_chunks(rows);
@@ -333,9 +339,7 @@ fn forward_chunk<F: Float>(net: &Network<F>, x: &[F], rows: usize, cw: &mut Chun
         let z = &mut cw.z[l][..rows * fo];
         if fo == 1 {
             // A GEMV shape: row dot products beat a GEMM call.
-            for (r, zr) in z.iter_mut().enumerate() {
-                *zr = dot(&input[r * fi..(r + 1) * fi], w) + b[0];
-            }
+            dot_rows(&input[..rows * fi], w, b[0], z);
         } else {
             for zr in z.chunks_exact_mut(fo) {
                 zr.copy_from_slice(b);
@@ -424,11 +428,12 @@ fn backward_chunk<F: Float>(
         let (gw, gb) = grad[ly.w..ly.b + fo].split_at_mut(fi * fo);
         let d = &delta[..rows * fo];
         if fo == 1 {
+            // A GEMV shape: weighted row sums, rows read once while in cache.
             gw.iter_mut().for_each(|g| *g = F::zero());
+            axpy_rows(Some(d), input, rows, gw);
             let mut sb = F::zero();
-            for r in 0..rows {
-                axpy(d[r], &input[r * fi..(r + 1) * fi], gw);
-                sb += d[r];
+            for &dr in d {
+                sb += dr;
             }
             gb[0] = sb;
         } else {
@@ -440,9 +445,7 @@ fn backward_chunk<F: Float>(
                 gw,
             );
             gb.copy_from_slice(&d[..fo]);
-            for dr in d[fo..].chunks_exact(fo) {
-                add_assign(gb, dr);
-            }
+            axpy_rows(None, &d[fo..], rows - 1, gb);
         }
         if l > 0 {
             let w = &net.params[ly.w..ly.b];

@@ -1,0 +1,93 @@
+//! After the first step has sized the workspace, forward + backward allocate nothing of
+//! their own. The one allocation left is inside matrixmultiply, which takes a packing
+//! buffer from the allocator on every GEMM call: models without a GEMM (one-output linear
+//! and logistic regression) allocate nothing at all, the others exactly once per GEMM.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use feasible::data::TargetsRef;
+use feasible::data::synthetic::{DenseTask, dense};
+use feasible::model::{Head, Init, Mlp, Model, Network};
+use feasible::parallel::Par;
+
+struct Counting;
+static ALLOCS: AtomicUsize = AtomicUsize::new(0);
+
+// SAFETY: forwards to the system allocator, only counting calls.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, l: Layout) -> *mut u8 {
+        ALLOCS.fetch_add(1, Ordering::Relaxed);
+        unsafe { System.alloc(l) }
+    }
+    unsafe fn dealloc(&self, p: *mut u8, l: Layout) {
+        unsafe { System.dealloc(p, l) }
+    }
+    unsafe fn realloc(&self, p: *mut u8, l: Layout, n: usize) -> *mut u8 {
+        ALLOCS.fetch_add(1, Ordering::Relaxed);
+        unsafe { System.realloc(p, l, n) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+fn steps<M: Model<f32>>(m: &M, x: &[f32], y: TargetsRef<'_, f32>, rows: usize) -> usize {
+    let mut ws = m.workspace();
+    let mut losses = vec![0.0; rows];
+    let mut grad = vec![0.0; m.n_params()];
+    let d = m.n_inputs();
+    let mut step = |k: usize| {
+        let r0 = k * rows;
+        let (xb, yb) = (&x[r0 * d..(r0 + rows) * d], y.slice(r0, rows));
+        m.forward(xb, yb, &mut ws, &mut losses, Par::Seq).unwrap();
+        m.backward(xb, &mut ws, &losses, &mut grad, Par::Seq)
+            .unwrap();
+    };
+    step(0);
+    let before = ALLOCS.load(Ordering::Relaxed);
+    for k in 1..4 {
+        step(k);
+    }
+    ALLOCS.load(Ordering::Relaxed) - before
+}
+
+trait Slice<'a> {
+    fn slice(self, r0: usize, n: usize) -> Self;
+}
+impl<'a> Slice<'a> for TargetsRef<'a, f32> {
+    fn slice(self, r0: usize, n: usize) -> Self {
+        match self {
+            TargetsRef::Real(v) => TargetsRef::Real(&v[r0..r0 + n]),
+            TargetsRef::Classes(v) => TargetsRef::Classes(&v[r0..r0 + n]),
+        }
+    }
+}
+
+#[test]
+fn forward_backward_do_not_allocate_after_warm_up() {
+    // 300 rows = 3 chunks of 128, 3 steps after the warm-up one.
+    let (rows, chunks, timed) = (300, 3, 3);
+    let bin = dense::<f32>(4 * rows, 20, DenseTask::Binary, 1).unwrap();
+    let y = bin.targets().as_ref();
+    let yr: Vec<f32> = (0..4 * rows).map(|i| i as f32 * 0.01).collect();
+    let lin = Network::linear_regression(20);
+    assert_eq!(steps(&lin, bin.x_slice(), TargetsRef::Real(&yr), rows), 0);
+    assert_eq!(
+        steps(&Network::logistic_regression(20), bin.x_slice(), y, rows),
+        0
+    );
+    // 20 → 16 → 8 → 1: GEMMs forward in layers 0 and 1; backward gW of layers 0 and 1 and
+    // the delta of layer 1 (the one-output layer uses row kernels).
+    let mlp = Mlp::new(20, Head::Binary)
+        .hidden(&[16, 8])
+        .init(Init::TorchDefault)
+        .build::<f32>()
+        .unwrap();
+    let gemms = (2 + 3) * chunks * timed;
+    assert_eq!(steps(&mlp, bin.x_slice(), y, rows), gemms);
+    let mc = dense::<f32>(4 * rows, 20, DenseTask::Multiclass(5), 1).unwrap();
+    let sm = Network::<f32>::softmax_regression(20, 5);
+    let gemms = 2 * chunks * timed;
+    assert_eq!(steps(&sm, mc.x_slice(), mc.targets().as_ref(), rows), gemms);
+}
