@@ -3,7 +3,8 @@
 //!
 //! `cargo bench --bench training` (set `RAYON_NUM_THREADS=1` or `2` for thread scaling).
 //! Every run is `eval_every(0)`, `final_eval(false)`, `stationarity(false)`: training
-//! only, no evaluation pass, as the PyTorch loop it is compared with.
+//! only, no evaluation pass, as the PyTorch loop it is compared with. Epoch benches time
+//! `Session::run_epoch` on a long session; the two-moons bench times a whole `fit`.
 
 use std::hint::black_box;
 
@@ -11,12 +12,16 @@ use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use feasible::data::synthetic::{self, DenseTask};
 use feasible::metrics::LossSummary;
 use feasible::model::{Activation, Head, Init, Mlp, Network};
-use feasible::solver::{DualOptimizer, Method, Optimizer, TrainerParams, dual_step};
+use feasible::solver::{DualOptimizer, Method, NoObserver, Optimizer, TrainerParams, dual_step};
 use rand::{RngExt, SeedableRng};
 
 fn quiet(p: TrainerParams) -> TrainerParams {
     p.eval_every(0).final_eval(false).stationarity(false)
 }
+
+/// Epochs of a long session: each criterion iteration is one more epoch of the same run
+/// (setup and the final report are not timed).
+const ENDLESS: usize = 1 << 40;
 
 fn logreg(c: &mut Criterion) {
     let data = synthetic::dense::<f32>(200_000, 100, DenseTask::Binary, 1234).unwrap();
@@ -40,17 +45,14 @@ fn logreg(c: &mut Criterion) {
             .optimizer(Optimizer::sgd(0.1))
             .dual_lr(1e-2)
             .batch_size(1024)
-            .epochs(1)
+            .epochs(ENDLESS)
             .check()
             .unwrap();
+        let mut s = t
+            .session(Network::<f32>::logistic_regression(100), &data, None)
+            .unwrap();
         g.bench_function(name, |b| {
-            b.iter(|| {
-                black_box(
-                    t.fit(Network::<f32>::logistic_regression(100), &data, None)
-                        .unwrap()
-                        .epochs_run,
-                )
-            })
+            b.iter(|| black_box(s.run_epoch(&mut NoObserver).unwrap()))
         });
     }
     g.finish();
@@ -77,11 +79,12 @@ fn mlp(c: &mut Criterion) {
             .optimizer(Optimizer::adamw(1e-3))
             .dual_lr(1e-2)
             .batch_size(256)
-            .epochs(1)
+            .epochs(ENDLESS)
             .check()
             .unwrap();
+        let mut s = t.session(model.clone(), &data, None).unwrap();
         g.bench_function(name, |b| {
-            b.iter(|| black_box(t.fit(model.clone(), &data, None).unwrap().epochs_run))
+            b.iter(|| black_box(s.run_epoch(&mut NoObserver).unwrap()))
         });
     }
     g.finish();

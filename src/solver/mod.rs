@@ -40,4 +40,4 @@ pub use dual::{DualOptimizer, dual_step};
 pub use method::Method;
 pub use observe::{Control, EpochFn, EpochRecord, NoObserver, Observer, StepInfo, Termination};
 pub use optim::{Optimizer, OptimizerState, Schedule};
-pub use trainer::{Checkpoint, DualOrder, Fit, TrainError, Trainer, TrainerParams};
+pub use trainer::{Checkpoint, DualOrder, Fit, Session, TrainError, Trainer, TrainerParams};

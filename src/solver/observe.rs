@@ -18,6 +18,11 @@ pub enum Termination {
         /// Epochs completed.
         epoch: usize,
     },
+    /// The caller finished a [`Session`](super::Session) before its last epoch.
+    FinishedEarly {
+        /// Epochs completed.
+        epoch: usize,
+    },
 }
 
 /// What an observer tells the loop.

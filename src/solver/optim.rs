@@ -294,9 +294,6 @@ impl<F: Float> OptimizerState<F> {
         next.m.resize(self.m.len(), F::zero());
         next.v.resize(self.v.len(), F::zero());
         let lr_f = F::lit(lr);
-        let zero = F::zero();
-        // Non-finite values poison this accumulator: inf·0 and NaN·0 are NaN.
-        let mut poison = zero;
         match *opt {
             Optimizer::Sgd {
                 momentum,
@@ -310,7 +307,6 @@ impl<F: Float> OptimizerState<F> {
                     for (p, &g) in theta.iter_mut().zip(grad) {
                         let g = g + wd * *p;
                         *p -= lr_f * g;
-                        poison += *p * zero;
                     }
                 } else {
                     let first = next.t == 1;
@@ -324,7 +320,6 @@ impl<F: Float> OptimizerState<F> {
                         *b = if first { g } else { mu * b0 + g };
                         let d = if nesterov { g + mu * *b } else { *b };
                         *p -= lr_f * d;
-                        poison += (*p + *b) * zero;
                     }
                 }
             }
@@ -373,10 +368,26 @@ impl<F: Float> OptimizerState<F> {
                     *v = b2 * v0 + (one - b2) * g * g;
                     let denom = v.sqrt() * inv_sqrt_bc2 + e;
                     *p -= step_size * *m / denom;
-                    poison += (*p + *m + *v) * zero;
                 }
             }
         }
-        poison == zero
+        // Checked after the update loop (a running float accumulator inside it would
+        // serialise the loop and stop it from vectorising).
+        all_finite(theta) && all_finite(&next.m) && all_finite(&next.v)
     }
+}
+
+/// Branch-free, vectorisable finiteness check: `inf·0` and `NaN·0` are NaN, and eight
+/// independent accumulators keep the loop free of a serial dependency.
+pub(crate) fn all_finite<F: Float>(v: &[F]) -> bool {
+    let zero = F::zero();
+    let mut acc = [zero; 8];
+    let mut it = v.chunks_exact(8);
+    for c in &mut it {
+        for j in 0..8 {
+            acc[j] += c[j] * zero;
+        }
+    }
+    let tail = it.remainder().iter().fold(zero, |a, &x| a + x * zero);
+    acc.iter().fold(tail, |a, &x| a + x) == zero
 }

@@ -6,7 +6,7 @@ use super::dual::{DualOptimizer, dual_step};
 use super::eval;
 use super::method::Method;
 use super::observe::{Control, EpochRecord, NoObserver, Observer, StepInfo, Termination};
-use super::optim::{Optimizer, OptimizerState, Schedule};
+use super::optim::{Optimizer, OptimizerState, Schedule, all_finite};
 use crate::data::{Dataset, MiniBatches, Targets, TargetsRef};
 use crate::metrics::{FeasibilityReport, LossSummary, MultiplierStats, pairwise_sum};
 use crate::model::Model;
@@ -332,22 +332,6 @@ struct Buffers<F: Float, W> {
     tau_opt_prev: OptimizerState<F>,
 }
 
-/// Branch-free finiteness check (vectorises): `inf·0` and `NaN·0` are NaN.
-fn all_finite<F: Float>(v: &[F]) -> bool {
-    let mut acc = [F::zero(); 8];
-    let mut it = v.chunks_exact(8);
-    for c in &mut it {
-        for j in 0..8 {
-            acc[j] += c[j] * F::zero();
-        }
-    }
-    let tail = it
-        .remainder()
-        .iter()
-        .fold(F::zero(), |a, &x| a + x * F::zero());
-    acc.iter().fold(tail, |a, &x| a + x) == F::zero()
-}
-
 fn to_f64<F: Float>(v: &[F]) -> Vec<f64> {
     v.iter().map(|x| x.to_f64_lossless()).collect()
 }
@@ -437,19 +421,67 @@ impl Trainer {
 
     fn run<F: Float, M: Model<F>>(
         &self,
-        mut model: M,
+        model: M,
         start: Option<Checkpoint<F>>,
         train: &Dataset<F>,
         validation: Option<&Dataset<F>>,
         observer: &mut dyn Observer,
     ) -> Result<Fit<F, M>, TrainError<F>> {
+        let mut session = self.open(model, start, train, validation)?;
+        while session.run_epoch(observer)?.is_none() {}
+        session.finish()
+    }
+
+    /// Starts a training session: the loop's explicit state, advanced one epoch at a time
+    /// with [`Session::run_epoch`] and closed with [`Session::finish`] (which `fit` does
+    /// for you). Settings and data are validated here.
+    ///
+    /// ```
+    /// use feasible::data::synthetic;
+    /// use feasible::model::Network;
+    /// use feasible::solver::{Method, NoObserver, TrainerParams};
+    /// let data = synthetic::dense::<f64>(64, 2, synthetic::DenseTask::Binary, 0).unwrap();
+    /// let trainer = TrainerParams::new(Method::Fl { epsilon: 0.3 }).epochs(3).check().unwrap();
+    /// let mut s = trainer.session(Network::logistic_regression(2), &data, None).unwrap();
+    /// while s.run_epoch(&mut NoObserver).unwrap().is_none() {}
+    /// assert_eq!(s.epoch(), 3);
+    /// let fit = s.finish().unwrap();
+    /// assert_eq!(fit.epochs_run, 3);
+    /// ```
+    pub fn session<'a, F: Float, M: Model<F>>(
+        &'a self,
+        model: M,
+        train: &'a Dataset<F>,
+        validation: Option<&'a Dataset<F>>,
+    ) -> Result<Session<'a, F, M>, TrainError<F>> {
+        self.open(model, None, train, validation)
+    }
+
+    /// A session continuing from a checkpoint.
+    pub fn session_from<'a, F: Float, M: Model<F>>(
+        &'a self,
+        model: M,
+        checkpoint: Checkpoint<F>,
+        train: &'a Dataset<F>,
+        validation: Option<&'a Dataset<F>>,
+    ) -> Result<Session<'a, F, M>, TrainError<F>> {
+        self.open(model, Some(checkpoint), train, validation)
+    }
+
+    fn open<'a, F: Float, M: Model<F>>(
+        &'a self,
+        mut model: M,
+        start: Option<Checkpoint<F>>,
+        train: &'a Dataset<F>,
+        validation: Option<&'a Dataset<F>>,
+    ) -> Result<Session<'a, F, M>, TrainError<F>> {
         let p = &self.p;
         self.check_data(&model, train, validation)?;
         let n = train.n_samples();
         let n_params = model.n_params();
         let mut batches = MiniBatches::new(n, p.batch_size.unwrap_or(n))?;
         let pd = p.method.is_primal_dual();
-        let mut ck = match start {
+        let ck = match start {
             Some(c) => {
                 if c.params.len() != n_params || (pd && c.lambda.len() != n) || c.order.len() != n {
                     return Err(Error::Format(
@@ -480,7 +512,7 @@ impl Trainer {
             },
         };
         let bmax = batches.batch_size();
-        let mut buf = Buffers {
+        let buf = Buffers {
             ws: model.workspace(),
             eval_ws: model.workspace(),
             xb: Vec::with_capacity(bmax * train.n_features()),
@@ -500,62 +532,18 @@ impl Trainer {
             opt_prev: ck.opt.clone(),
             tau_opt_prev: ck.tau_opt.clone(),
         };
-        let tau_opt_cfg = p.optimizer.with_weight_decay(0.0);
-        let step_every = observer.step_every();
-        let mut termination = Termination::EpochsDone;
-        while ck.epoch < p.epochs {
-            let epoch = ck.epoch;
-            let lr = p.schedule.lr(p.optimizer.lr(), epoch, p.epochs);
-            if !batches.is_full_batch() {
-                batches.shuffle(&mut ck.rng);
-            }
-            let mut stop = false;
-            for b in 0..batches.num_batches() {
-                let idx = batches.batch(b);
-                let info = self.step(
-                    &mut model,
-                    &mut ck,
-                    &mut buf,
-                    train,
-                    idx,
-                    lr,
-                    &tau_opt_cfg,
-                    epoch,
-                )?;
-                if let Some(k) = step_every
-                    && k > 0
-                    && ck.step % k as u64 == 0
-                    && observer.on_step(&info) == Control::Stop
-                {
-                    stop = true;
-                    break;
-                }
-            }
-            ck.epoch += 1;
-            ck.order.copy_from_slice(batches.order());
-            if stop {
-                termination = Termination::StoppedByObserver { epoch: ck.epoch };
-                break;
-            }
-            let last = ck.epoch == p.epochs;
-            let due = p.eval_every > 0 && ck.epoch % p.eval_every == 0;
-            if due || last || p.stop_when_feasible {
-                let rec = self.record(&model, &ck, &mut buf, train, validation, lr)?;
-                let all_feasible = rec.train.feasible_fraction == Some(1.0);
-                ck.history.push(rec);
-                let rec = ck.history.last().expect("just pushed");
-                if observer.on_epoch(rec) == Control::Stop {
-                    termination = Termination::StoppedByObserver { epoch: ck.epoch };
-                    break;
-                }
-                if p.stop_when_feasible && all_feasible {
-                    termination = Termination::AllFeasible { epoch: ck.epoch };
-                    break;
-                }
-            }
-        }
-        ck.params.copy_from_slice(model.params());
-        self.finish(model, ck, buf, train, validation, termination)
+        let done = (ck.epoch >= p.epochs).then_some(Termination::EpochsDone);
+        Ok(Session {
+            trainer: self,
+            model,
+            ck,
+            buf,
+            batches,
+            train,
+            validation,
+            tau_opt_cfg: p.optimizer.with_weight_decay(0.0),
+            done,
+        })
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -871,5 +859,138 @@ impl Trainer {
             checkpoint: ck,
             model,
         })
+    }
+}
+
+/// A training run in progress: the loop's explicit state (model, multipliers, optimiser
+/// moments, RNG, reused buffers). Made by [`Trainer::session`].
+pub struct Session<'a, F: Float, M: Model<F>> {
+    trainer: &'a Trainer,
+    model: M,
+    ck: Checkpoint<F>,
+    buf: Buffers<F, M::Workspace>,
+    batches: MiniBatches,
+    train: &'a Dataset<F>,
+    validation: Option<&'a Dataset<F>>,
+    tau_opt_cfg: Optimizer,
+    done: Option<Termination>,
+}
+
+impl<F: Float, M: Model<F>> Session<'_, F, M> {
+    /// Epochs completed.
+    pub fn epoch(&self) -> usize {
+        self.ck.epoch
+    }
+
+    /// The model as it is now.
+    pub fn model(&self) -> &M {
+        &self.model
+    }
+
+    /// The multipliers as they are now (empty for methods without them).
+    pub fn multipliers(&self) -> &[F] {
+        &self.ck.lambda
+    }
+
+    /// Why the session ended, once it has.
+    pub fn termination(&self) -> Option<Termination> {
+        self.done
+    }
+
+    /// A snapshot of the whole state, to save and resume from.
+    pub fn checkpoint(&self) -> Checkpoint<F> {
+        let mut c = self.ck.clone();
+        c.params.copy_from_slice(self.model.params());
+        c
+    }
+
+    /// Runs one epoch (and its evaluation when due), calling `observer`. Returns
+    /// `Some(reason)` once training has ended (then further calls do nothing).
+    pub fn run_epoch(
+        &mut self,
+        observer: &mut dyn Observer,
+    ) -> Result<Option<Termination>, TrainError<F>> {
+        if self.done.is_some() {
+            return Ok(self.done);
+        }
+        let t = self.trainer;
+        let p = &t.p;
+        let ck = &mut self.ck;
+        let epoch = ck.epoch;
+        let lr = p.schedule.lr(p.optimizer.lr(), epoch, p.epochs);
+        if !self.batches.is_full_batch() {
+            self.batches.shuffle(&mut ck.rng);
+        }
+        let step_every = observer.step_every();
+        let mut stop = false;
+        for b in 0..self.batches.num_batches() {
+            let idx = self.batches.batch(b);
+            let info = t.step(
+                &mut self.model,
+                ck,
+                &mut self.buf,
+                self.train,
+                idx,
+                lr,
+                &self.tau_opt_cfg,
+                epoch,
+            )?;
+            if let Some(k) = step_every
+                && k > 0
+                && ck.step % k as u64 == 0
+                && observer.on_step(&info) == Control::Stop
+            {
+                stop = true;
+                break;
+            }
+        }
+        ck.epoch += 1;
+        ck.order.copy_from_slice(self.batches.order());
+        if stop {
+            self.done = Some(Termination::StoppedByObserver { epoch: ck.epoch });
+            return Ok(self.done);
+        }
+        let last = ck.epoch == p.epochs;
+        let due = p.eval_every > 0 && ck.epoch % p.eval_every == 0;
+        if due || (last && p.final_eval) || p.stop_when_feasible {
+            let rec = t.record(
+                &self.model,
+                ck,
+                &mut self.buf,
+                self.train,
+                self.validation,
+                lr,
+            )?;
+            let all_feasible = rec.train.feasible_fraction == Some(1.0);
+            ck.history.push(rec);
+            let rec = ck.history.last().expect("just pushed");
+            if observer.on_epoch(rec) == Control::Stop {
+                self.done = Some(Termination::StoppedByObserver { epoch: ck.epoch });
+            } else if p.stop_when_feasible && all_feasible {
+                self.done = Some(Termination::AllFeasible { epoch: ck.epoch });
+            }
+        }
+        if self.done.is_none() && last {
+            self.done = Some(Termination::EpochsDone);
+        }
+        Ok(self.done)
+    }
+
+    /// Ends the session (whether or not all epochs ran): final evaluation, feasibility
+    /// report, and the [`Fit`].
+    pub fn finish(self) -> Result<Fit<F, M>, TrainError<F>> {
+        let Session {
+            trainer,
+            model,
+            mut ck,
+            buf,
+            train,
+            validation,
+            done,
+            ..
+        } = self;
+        ck.params.copy_from_slice(model.params());
+        let termination = done.unwrap_or(Termination::FinishedEarly { epoch: ck.epoch });
+        trainer.finish(model, ck, buf, train, validation, termination)
     }
 }
