@@ -937,7 +937,7 @@ impl<F: Float, M: Model<F>> Session<'_, F, M> {
             )?;
             if let Some(k) = step_every
                 && k > 0
-                && ck.step % k as u64 == 0
+                && ck.step.is_multiple_of(k as u64)
                 && observer.on_step(&info) == Control::Stop
             {
                 stop = true;
@@ -951,7 +951,7 @@ impl<F: Float, M: Model<F>> Session<'_, F, M> {
             return Ok(self.done);
         }
         let last = ck.epoch == p.epochs;
-        let due = p.eval_every > 0 && ck.epoch % p.eval_every == 0;
+        let due = p.eval_every > 0 && ck.epoch.is_multiple_of(p.eval_every);
         if due || (last && p.final_eval) || p.stop_when_feasible {
             let rec = t.record(
                 &self.model,
