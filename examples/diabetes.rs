@@ -24,6 +24,20 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "Loss: squared error on the standardised target; 'feasible' column at ε = {e0} for every row.\n"
     );
     print!("{}", render_table(&rows_of(&runs)));
+    println!("\nFeasible fraction (ℓ_i ≤ ε) at each FL run's own ε, ERM beside it:\n");
+    println!("| ε | ERM train | FL train | ERM test | FL test |\n|---|---|---|---|---|");
+    let frac =
+        |v: &[f64], e: f64| 100.0 * v.iter().filter(|&&l| l <= e).count() as f64 / v.len() as f64;
+    for (k, &e) in cfg.epsilons.iter().enumerate() {
+        let (erm, fl) = (&runs[0], &runs[k + 1]);
+        println!(
+            "| {e} | {:.2}% | {:.2}% | {:.2}% | {:.2}% |",
+            frac(&erm.train_losses, e),
+            frac(&fl.train_losses, e),
+            frac(&erm.test_losses, e),
+            frac(&fl.test_losses, e)
+        );
+    }
     let series: Vec<(&str, &[f64])> = runs
         .iter()
         .map(|r| (r.label.as_str(), r.train_losses.as_slice()))

@@ -86,6 +86,7 @@ pub fn diabetes(cfg: &DiabetesConfig) -> Result<Vec<MethodRun>> {
         )?;
         // Feasibility columns at the common ε for comparability.
         r.train = crate::metrics::LossSummary::from_losses(&r.train_losses, Some(e0))?;
+        r.test = crate::metrics::LossSummary::from_losses(&r.test_losses, Some(e0))?;
         runs.push(r);
     }
     let rfl = Method::Rfl {

@@ -36,6 +36,8 @@ pub struct MethodRun {
     pub test: LossSummary,
     /// Final per-sample training losses.
     pub train_losses: Vec<f64>,
+    /// Final per-sample held-out losses.
+    pub test_losses: Vec<f64>,
     /// Final multipliers (FL, RFL).
     pub multipliers: Option<Vec<f64>>,
     /// Evaluation history.

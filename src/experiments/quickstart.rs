@@ -48,12 +48,20 @@ pub(crate) fn run_method<F: Float, M: Model<F>>(
             d @ TrainError::Diverged { .. } => Error::Format(format!("experiment diverged: {d}")),
         })?;
     let to64 = |v: &[F]| v.iter().map(|x| x.to_f64_lossless()).collect::<Vec<f64>>();
+    let mut ws = fit.model.workspace();
+    let test_losses = to64(&crate::solver::eval::losses(
+        &fit.model,
+        test,
+        &mut ws,
+        crate::parallel::Par::Rayon,
+    )?);
     Ok((
         MethodRun {
             label: label.into(),
             train: fit.train.clone(),
             test: fit.validation.clone().expect("a test set was given"),
             train_losses: to64(&fit.train_losses),
+            test_losses,
             multipliers: fit.multipliers.as_deref().map(to64),
             history: fit.history.clone(),
         },
