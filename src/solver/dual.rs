@@ -107,43 +107,69 @@ pub fn dual_step<F: Float>(
     lambda: &mut [F],
     xi: &mut Vec<F>,
 ) {
-    let eps = F::lit(epsilon);
-    let inv_alpha = alpha.map(|a| F::lit(1.0 / a));
-    let zero = F::zero();
-    match *dual {
-        DualOptimizer::Ascent { lr } => {
-            let eta = F::lit(lr);
-            for (&i, &l) in idx.iter().zip(losses) {
-                let lam = lambda[i];
-                let e = match inv_alpha {
-                    Some(ia) => l - eps - lam * ia,
-                    None => l - eps,
-                };
-                lambda[i] = (lam + eta * e).max(zero);
-            }
+    let rule = DualRule::new(dual, epsilon, alpha);
+    rule.prepare(lambda.len(), xi);
+    for (&i, &l) in idx.iter().zip(losses) {
+        rule.update(i, l, lambda, xi);
+    }
+}
+
+/// One dual update rule with its constants converted once: [`dual_step`] one sample at a
+/// time (the fused training path applies it row by row, the same operations in the same
+/// order as `dual_step` on the whole batch).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct DualRule<F> {
+    eta: F,
+    eps: F,
+    inv_alpha: Option<F>,
+    /// `(κ_p, κ_i, ν)` for νPI.
+    nupi: Option<(F, F, F)>,
+}
+
+impl<F: Float> DualRule<F> {
+    pub(crate) fn new(dual: &DualOptimizer, epsilon: f64, alpha: Option<f64>) -> Self {
+        let nupi = match *dual {
+            DualOptimizer::Ascent { .. } => None,
+            DualOptimizer::NuPi {
+                kappa_p,
+                kappa_i,
+                nu,
+                ..
+            } => Some((F::lit(kappa_p), F::lit(kappa_i), F::lit(nu))),
+        };
+        Self {
+            eta: F::lit(dual.lr()),
+            eps: F::lit(epsilon),
+            inv_alpha: alpha.map(|a| F::lit(1.0 / a)),
+            nupi,
         }
-        DualOptimizer::NuPi {
-            lr,
-            kappa_p,
-            kappa_i,
-            nu,
-        } => {
-            if xi.len() != lambda.len() {
-                xi.clear();
-                xi.resize(lambda.len(), zero);
-            }
-            let (eta, kp, ki, nu_f) = (F::lit(lr), F::lit(kappa_p), F::lit(kappa_i), F::lit(nu));
-            for (&i, &l) in idx.iter().zip(losses) {
-                let lam = lambda[i];
-                let e = match inv_alpha {
-                    Some(ia) => l - eps - lam * ia,
-                    None => l - eps,
-                };
+    }
+
+    /// Sizes νPI's state (zeros) if it is not yet; a no-op for plain ascent.
+    pub(crate) fn prepare(&self, n: usize, xi: &mut Vec<F>) {
+        if self.nupi.is_some() && xi.len() != n {
+            xi.clear();
+            xi.resize(n, F::zero());
+        }
+    }
+
+    /// Updates sample `i` with loss `l` (after [`prepare`](Self::prepare)).
+    #[inline(always)]
+    pub(crate) fn update(&self, i: usize, l: F, lambda: &mut [F], xi: &mut [F]) {
+        let zero = F::zero();
+        let lam = lambda[i];
+        let e = match self.inv_alpha {
+            Some(ia) => l - self.eps - lam * ia,
+            None => l - self.eps,
+        };
+        lambda[i] = match self.nupi {
+            None => (lam + self.eta * e).max(zero),
+            Some((kp, ki, nu_f)) => {
                 let prev = xi[i];
                 let cur = nu_f * prev + (F::one() - nu_f) * e;
                 xi[i] = cur;
-                lambda[i] = (lam + eta * (ki * e + kp * (cur - prev))).max(zero);
+                (lam + self.eta * (ki * e + kp * (cur - prev))).max(zero)
             }
-        }
+        };
     }
 }

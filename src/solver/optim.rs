@@ -1,5 +1,6 @@
 use serde::{Deserialize, Serialize};
 
+use crate::linalg::simd_kernel;
 use crate::{Error, Float, Result};
 
 /// The primal optimiser, with PyTorch's update rules (so runs can be set beside PyTorch's).
@@ -304,23 +305,20 @@ impl<F: Float> OptimizerState<F> {
                 let wd = F::lit(weight_decay);
                 let mu = F::lit(momentum);
                 if momentum == 0.0 {
-                    for (p, &g) in theta.iter_mut().zip(grad) {
-                        let g = g + wd * *p;
-                        *p -= lr_f * g;
-                    }
+                    sgd_update(theta, grad, lr_f, wd);
                 } else {
                     let first = next.t == 1;
-                    for (((p, &g), &b0), b) in theta
-                        .iter_mut()
-                        .zip(grad)
-                        .zip(&self.m)
-                        .zip(next.m.iter_mut())
-                    {
-                        let g = g + wd * *p;
-                        *b = if first { g } else { mu * b0 + g };
-                        let d = if nesterov { g + mu * *b } else { *b };
-                        *p -= lr_f * d;
-                    }
+                    momentum_update(
+                        theta,
+                        grad,
+                        &self.m,
+                        &mut next.m,
+                        lr_f,
+                        wd,
+                        mu,
+                        first,
+                        nesterov,
+                    );
                 }
             }
             Optimizer::Adam {
@@ -349,26 +347,14 @@ impl<F: Float> OptimizerState<F> {
                     F::lit(weight_decay),
                 );
                 let decay = F::one() - lr_f * wd;
-                let one = F::one();
-                let (nm, nv) = (&mut next.m, &mut next.v);
-                for ((((p, &g), (&m0, &v0)), m), v) in theta
-                    .iter_mut()
-                    .zip(grad)
-                    .zip(self.m.iter().zip(&self.v))
-                    .zip(nm.iter_mut())
-                    .zip(nv.iter_mut())
-                {
-                    let g = if decoupled {
-                        *p *= decay;
-                        g
-                    } else {
-                        g + wd * *p
-                    };
-                    *m = b1 * m0 + (one - b1) * g;
-                    *v = b2 * v0 + (one - b2) * g * g;
-                    let denom = v.sqrt() * inv_sqrt_bc2 + e;
-                    *p -= step_size * *m / denom;
-                }
+                adam_update(
+                    theta,
+                    grad,
+                    (&self.m, &self.v),
+                    (&mut next.m, &mut next.v),
+                    [b1, b2, e, wd, decay, step_size, inv_sqrt_bc2],
+                    decoupled,
+                );
             }
         }
         // Checked after the update loop (a running float accumulator inside it would
@@ -377,9 +363,85 @@ impl<F: Float> OptimizerState<F> {
     }
 }
 
+simd_kernel! {
+    /// Plain SGD: `θ ← θ − lr (g + wd θ)` (SIMD where the CPU has it; every target runs the
+    /// same operations in the same order, so the same bits).
+    fn sgd_update<F: Float>(theta: &mut [F], grad: &[F], lr: F, wd: F) {
+        for (p, &g) in theta.iter_mut().zip(grad) {
+            let g = g + wd * *p;
+            *p -= lr * g;
+        }
+    }
+}
+
+simd_kernel! {
+    /// SGD with (Nesterov) momentum, the new buffer written to `b_new`.
+    #[allow(clippy::too_many_arguments)]
+    fn momentum_update<F: Float>(
+        theta: &mut [F],
+        grad: &[F],
+        b_old: &[F],
+        b_new: &mut [F],
+        lr: F,
+        wd: F,
+        mu: F,
+        first: bool,
+        nesterov: bool,
+    ) {
+        for (((p, &g), &b0), b) in theta.iter_mut().zip(grad).zip(b_old).zip(b_new.iter_mut()) {
+            let g = g + wd * *p;
+            *b = if first { g } else { mu * b0 + g };
+            let d = if nesterov { g + mu * *b } else { *b };
+            *p -= lr * d;
+        }
+    }
+}
+
+simd_kernel! {
+    /// Adam / AdamW with `c = [β₁, β₂, ε, wd, 1 − lr·wd, lr/bc₁, 1/√bc₂]`, the new moments
+    /// written out of place.
+    fn adam_update<F: Float>(
+        theta: &mut [F],
+        grad: &[F],
+        (m_old, v_old): (&[F], &[F]),
+        (m_new, v_new): (&mut [F], &mut [F]),
+        c: [F; 7],
+        decoupled: bool,
+    ) {
+        let [b1, b2, e, wd, decay, step_size, inv_sqrt_bc2] = c;
+        let one = F::one();
+        for ((((p, &g), (&m0, &v0)), m), v) in theta
+            .iter_mut()
+            .zip(grad)
+            .zip(m_old.iter().zip(v_old))
+            .zip(m_new.iter_mut())
+            .zip(v_new.iter_mut())
+        {
+            let g = if decoupled {
+                *p *= decay;
+                g
+            } else {
+                g + wd * *p
+            };
+            *m = b1 * m0 + (one - b1) * g;
+            *v = b2 * v0 + (one - b2) * g * g;
+            let denom = v.sqrt() * inv_sqrt_bc2 + e;
+            *p -= step_size * *m / denom;
+        }
+    }
+}
+
+simd_kernel! {
+    /// [`all_finite_scalar`], SIMD where the CPU has it.
+    pub(crate) fn all_finite<F: Float>(v: &[F]) -> bool {
+        all_finite_scalar(v)
+    }
+}
+
 /// Branch-free, vectorisable finiteness check: `inf·0` and `NaN·0` are NaN, and eight
 /// independent accumulators keep the loop free of a serial dependency.
-pub(crate) fn all_finite<F: Float>(v: &[F]) -> bool {
+#[inline(always)]
+fn all_finite_scalar<F: Float>(v: &[F]) -> bool {
     let zero = F::zero();
     let mut acc = [zero; 8];
     let mut it = v.chunks_exact(8);

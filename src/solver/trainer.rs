@@ -2,7 +2,7 @@ use rand::SeedableRng;
 use rand_xoshiro::Xoshiro256PlusPlus;
 use serde::{Deserialize, Serialize};
 
-use super::dual::{DualOptimizer, dual_step};
+use super::dual::{DualOptimizer, DualRule};
 use super::eval;
 use super::method::Method;
 use super::observe::{Control, EpochRecord, NoObserver, Observer, StepInfo, Termination};
@@ -332,6 +332,133 @@ struct Buffers<F: Float, W> {
     tau_opt_prev: OptimizerState<F>,
 }
 
+/// How a method weighs a sample from its own loss (constants converted once per step).
+#[derive(Clone, Copy, Debug)]
+enum WeightKind<F> {
+    /// ERM: `1/m`.
+    Const(F),
+    /// CSERM: `2[ℓ − ε]₊/m`.
+    Hinge { two_m: F, eps: F },
+    /// CVaR: `1{ℓ > τ}/((1 − β) m)`.
+    Cvar { tau: F, c: F },
+    /// FL/RFL: the dual step, then `λ_i` (alternating) or the `λ_i` from before it.
+    Dual {
+        rule: DualRule<F>,
+        simultaneous: bool,
+    },
+}
+
+impl<F: Float> WeightKind<F> {
+    fn new(p: &TrainerParams, m: usize, tau: F) -> Self {
+        match p.method {
+            Method::Erm => WeightKind::Const(F::lit(1.0 / m as f64)),
+            Method::Cserm { epsilon } => WeightKind::Hinge {
+                two_m: F::lit(2.0 / m as f64),
+                eps: F::lit(epsilon),
+            },
+            Method::Cvar { beta } => WeightKind::Cvar {
+                tau,
+                c: F::lit(1.0 / ((1.0 - beta) * m as f64)),
+            },
+            Method::Fl { epsilon } => WeightKind::Dual {
+                rule: DualRule::new(&p.dual, epsilon, None),
+                simultaneous: p.order == DualOrder::Simultaneous,
+            },
+            Method::Rfl { epsilon, alpha } => WeightKind::Dual {
+                rule: DualRule::new(&p.dual, epsilon, Some(alpha)),
+                simultaneous: p.order == DualOrder::Simultaneous,
+            },
+        }
+    }
+}
+
+/// Samples ahead whose multiplier [`RowWeights::weight`] prefetches.
+const LAMBDA_AHEAD: usize = 16;
+
+/// Hints the CPU to fetch the cache line of `v` (no effect on results; a no-op off x86-64).
+#[inline(always)]
+fn prefetch<T>(v: &T) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: a prefetch is a hint: it never faults and has no architectural effect.
+    #[allow(unused_unsafe)]
+    unsafe {
+        use std::arch::x86_64::{_MM_HINT_T0, _mm_prefetch};
+        _mm_prefetch::<_MM_HINT_T0>((v as *const T).cast::<i8>());
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = v;
+}
+
+/// The per-sample weights of one step, sample by sample: FL/RFL's dual step happens
+/// here, saving each overwritten multiplier (and νPI state) for an undo.
+struct RowWeights<'a, F: Float> {
+    kind: WeightKind<F>,
+    idx: &'a [usize],
+    lambda: &'a mut [F],
+    xi: &'a mut [F],
+    had_xi: bool,
+    lam_prev: &'a mut Vec<F>,
+    xi_prev: &'a mut Vec<F>,
+    /// CVaR: samples above `τ` so far.
+    above: usize,
+}
+
+impl<'a, F: Float> RowWeights<'a, F> {
+    fn new(
+        kind: WeightKind<F>,
+        idx: &'a [usize],
+        ck: &'a mut Checkpoint<F>,
+        (lam_prev, xi_prev): (&'a mut Vec<F>, &'a mut Vec<F>),
+        had_xi: bool,
+    ) -> Self {
+        if let WeightKind::Dual { rule, .. } = &kind {
+            rule.prepare(ck.lambda.len(), &mut ck.xi);
+        }
+        Self {
+            kind,
+            idx,
+            lambda: &mut ck.lambda,
+            xi: &mut ck.xi,
+            had_xi,
+            lam_prev,
+            xi_prev,
+            above: 0,
+        }
+    }
+
+    /// The weight of batch sample `k` (row `idx[k]`) with loss `l`; called once per
+    /// sample, in batch order.
+    #[inline]
+    fn weight(&mut self, k: usize, l: F) -> F {
+        match self.kind {
+            WeightKind::Const(w) => w,
+            WeightKind::Hinge { two_m, eps } => two_m * (l - eps).max(F::zero()),
+            WeightKind::Cvar { tau, c } => {
+                let hit = l > tau;
+                self.above += usize::from(hit);
+                if hit { c } else { F::zero() }
+            }
+            WeightKind::Dual { rule, simultaneous } => {
+                // The batch's multipliers are scattered over all `n`: ask for one a few
+                // samples ahead while this one is updated.
+                if let Some(&j) = self.idx.get(k + LAMBDA_AHEAD) {
+                    prefetch(&self.lambda[j]);
+                }
+                let i = self.idx[k];
+                let old = self.lambda[i];
+                self.lam_prev.push(old);
+                if self.had_xi
+                    && let Some(&v) = self.xi.get(i)
+                {
+                    self.xi_prev.push(v);
+                }
+                rule.update(i, l, self.lambda, self.xi);
+                if simultaneous { old } else { self.lambda[i] }
+            }
+        }
+    }
+}
+
 fn to_f64<F: Float>(v: &[F]) -> Vec<f64> {
     v.iter().map(|x| x.to_f64_lossless()).collect()
 }
@@ -560,6 +687,10 @@ impl Trainer {
     ) -> Result<StepInfo, TrainError<F>> {
         let p = &self.p;
         let m = idx.len();
+        let had_xi = !ck.xi.is_empty();
+        buf.lam_prev.clear();
+        buf.xi_prev.clear();
+        let kind = WeightKind::new(p, m, ck.tau);
         let full =
             m == train.n_samples() && idx.first() == Some(&0) && idx.last() == Some(&(m - 1));
         let (x, y): (&[F], TargetsRef<'_, F>) = if full {
@@ -572,8 +703,8 @@ impl Trainer {
             };
             (&buf.xb, y)
         };
-        let losses = &mut buf.losses[..m];
-        model.forward(x, y, &mut buf.ws, losses, p.par)?;
+        model.forward(x, y, &mut buf.ws, &mut buf.losses[..m], p.par)?;
+        let losses = &buf.losses[..m];
         let diverged = |ck: &Checkpoint<F>, model: &M, what: &str| {
             let mut last = ck.clone();
             last.params.copy_from_slice(model.params());
@@ -582,6 +713,23 @@ impl Trainer {
                 step: ck.step,
                 what: what.to_string(),
                 last_finite: Box::new(last),
+            }
+        };
+        // Puts back the batch's multipliers and νPI state from before the dual step (a
+        // no-op for methods without multipliers).
+        let undo_dual = |ck: &mut Checkpoint<F>, lam_prev: &[F], xi_prev: &[F]| {
+            if lam_prev.len() == m {
+                for (&i, &l) in idx.iter().zip(lam_prev) {
+                    ck.lambda[i] = l;
+                }
+            }
+            if xi_prev.len() == m {
+                for (&i, &v) in idx.iter().zip(xi_prev) {
+                    ck.xi[i] = v;
+                }
+            } else if !had_xi {
+                // νPI's state was created by this step's dual update.
+                ck.xi.clear();
             }
         };
         if !all_finite(losses) {
@@ -599,80 +747,20 @@ impl Trainer {
             max = max.max(v);
         }
         mean /= m as f64;
+        // Weights, with FL/RFL's dual step, in one pass over the batch.
         let w = &mut buf.weights[..m];
-        let inv_m = F::lit(1.0 / m as f64);
-        let mut tau_grad = None;
-        match p.method {
-            Method::Erm => w.iter_mut().for_each(|v| *v = inv_m),
-            Method::Cserm { epsilon } => {
-                let e = F::lit(epsilon);
-                let two_m = F::lit(2.0 / m as f64);
-                for (wi, &l) in w.iter_mut().zip(losses.iter()) {
-                    *wi = two_m * (l - e).max(F::zero());
-                }
-            }
-            Method::Cvar { beta } => {
-                let c = F::lit(1.0 / ((1.0 - beta) * m as f64));
-                let mut above = 0usize;
-                for (wi, &l) in w.iter_mut().zip(losses.iter()) {
-                    let hit = l > ck.tau;
-                    above += usize::from(hit);
-                    *wi = if hit { c } else { F::zero() };
-                }
-                tau_grad = Some(F::one() - F::lit(above as f64) * c);
-            }
-            Method::Fl { epsilon } | Method::Rfl { epsilon, .. } => {
-                let alpha = match p.method {
-                    Method::Rfl { alpha, .. } => Some(alpha),
-                    _ => None,
-                };
-                if p.order == DualOrder::Simultaneous {
-                    for (wi, &i) in w.iter_mut().zip(idx) {
-                        *wi = ck.lambda[i];
-                    }
-                }
-                buf.lam_prev.clear();
-                buf.lam_prev.extend(idx.iter().map(|&i| ck.lambda[i]));
-                buf.xi_prev.clear();
-                buf.xi_prev
-                    .extend(idx.iter().filter_map(|&i| ck.xi.get(i).copied()));
-                dual_step(
-                    &p.dual,
-                    idx,
-                    losses,
-                    epsilon,
-                    alpha,
-                    &mut ck.lambda,
-                    &mut ck.xi,
-                );
-                if p.order == DualOrder::Alternating {
-                    for (wi, &i) in w.iter_mut().zip(idx) {
-                        *wi = ck.lambda[i];
-                    }
-                }
-            }
+        let mut rw = RowWeights::new(kind, idx, ck, (&mut buf.lam_prev, &mut buf.xi_prev), had_xi);
+        for (k, (wk, &l)) in w.iter_mut().zip(losses).enumerate() {
+            *wk = rw.weight(k, l);
         }
-        // Puts back the batch's multipliers and νPI state from before the dual step (a
-        // no-op for methods without multipliers, whose saved lists are empty).
-        let undo_dual = |ck: &mut Checkpoint<F>, buf: &Buffers<F, M::Workspace>| {
-            if buf.lam_prev.len() != m {
-                return;
-            }
-            for (&i, &l) in idx.iter().zip(&buf.lam_prev) {
-                ck.lambda[i] = l;
-            }
-            if buf.xi_prev.len() == m {
-                for (&i, &v) in idx.iter().zip(&buf.xi_prev) {
-                    ck.xi[i] = v;
-                }
-            } else {
-                // νPI's state was created by this step's dual update.
-                ck.xi.clear();
-            }
-        };
+        let above = rw.above;
         model.backward(x, &mut buf.ws, w, &mut buf.grad, p.par)?;
+        let tau_grad = match kind {
+            WeightKind::Cvar { c, .. } => Some(F::one() - F::lit(above as f64) * c),
+            _ => None,
+        };
         if !all_finite(&buf.grad) {
-            undo_dual(ck, buf);
+            undo_dual(ck, &buf.lam_prev, &buf.xi_prev);
             return Err(diverged(ck, model, "non-finite gradient"));
         }
         // θ is backed up (one copy); the moments are written out of place into spare
@@ -695,7 +783,7 @@ impl Trainer {
         }
         if !ok {
             model.params_mut().copy_from_slice(&buf.prev);
-            undo_dual(ck, buf);
+            undo_dual(ck, &buf.lam_prev, &buf.xi_prev);
             return Err(diverged(
                 ck,
                 model,
