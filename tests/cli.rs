@@ -460,3 +460,54 @@ fn divergence_exits_1_and_leaves_outputs_alone() {
     assert!(err.contains("diverged"));
     assert_eq!(std::fs::read(&out).unwrap(), b"old");
 }
+
+#[test]
+fn header_declared_or_detected() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("noheader.csv");
+    std::fs::write(&path, "1.0,2.0,a\n2.0,1.0,b\n3.0,0.5,a\n0.5,3.0,b\n").expect("write");
+    let n_samples = |v: &Value| {
+        v["train"]["n"]
+            .as_u64()
+            .or_else(|| v["data"]["n_samples"].as_u64())
+    };
+    let detected = json(&[
+        "train",
+        "--data",
+        s(&path),
+        "--epochs",
+        "2",
+        "--quiet",
+        "--format",
+        "json",
+    ]);
+    let declared_no = json(&[
+        "train",
+        "--data",
+        s(&path),
+        "--header",
+        "no",
+        "--epochs",
+        "2",
+        "--quiet",
+        "--format",
+        "json",
+    ]);
+    let declared_yes = json(&[
+        "train",
+        "--data",
+        s(&path),
+        "--header",
+        "yes",
+        "--epochs",
+        "2",
+        "--quiet",
+        "--format",
+        "json",
+    ]);
+    // Detection sees numbers in the first row: no header, 4 samples; declaring a header
+    // turns the first row into column names, leaving 3 samples.
+    assert_eq!(n_samples(&detected), Some(4));
+    assert_eq!(n_samples(&declared_no), Some(4));
+    assert_eq!(n_samples(&declared_yes), Some(3));
+}

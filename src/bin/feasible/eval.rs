@@ -110,7 +110,7 @@ fn eval_data<F: Float>(
             _ => Ok(ds),
         };
     }
-    let mut opts = saved_target(saved.training())?;
+    let mut opts = saved_target(saved.training())?.header(a.header.to_csv());
     opts = match names {
         None => opts.task(CsvTask::Regression),
         Some(l) => opts.labels(l),
@@ -259,7 +259,7 @@ pub fn run_predict(a: &PredictArgs) -> Result<(), CliError> {
     let x: Array2<f64> = if let Some(name) = builtin_name(&a.data) {
         embedded::by_name::<f64>(name)?.x().to_owned()
     } else {
-        let opts = saved_target(model.training())?;
+        let opts = saved_target(model.training())?.header(a.header.to_csv());
         let schema = match model.feature_names() {
             Some(n) => FeatureSchema::Names(n.to_vec()),
             None => FeatureSchema::Count(model.n_inputs()),

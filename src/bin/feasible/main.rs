@@ -34,7 +34,30 @@ enum Command {
     Datasets,
 }
 
-/// Task of the target column.
+/// Whether a CSV has a header row.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum HeaderArg {
+    /// The first row is a header if a feature cell in it is not a number.
+    Auto,
+    /// The first row is a header.
+    Yes,
+    /// There is no header row.
+    No,
+}
+
+impl HeaderArg {
+    /// The CSV reader's setting.
+    pub fn to_csv(self) -> feasible::data::csv::Header {
+        use feasible::data::csv::Header;
+        match self {
+            HeaderArg::Auto => Header::Auto,
+            HeaderArg::Yes => Header::Yes,
+            HeaderArg::No => Header::No,
+        }
+    }
+}
+
+/// Regression or classification.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum TaskArg {
     /// Real-valued target, squared error.
@@ -160,6 +183,9 @@ pub struct TrainArgs {
     /// Training data: a CSV file or `builtin:NAME` (see `feasible datasets`).
     #[arg(long, value_name = "FILE|builtin:NAME")]
     pub data: String,
+    /// Whether the CSV's first row is a header (default: detected).
+    #[arg(long, value_enum, default_value = "auto")]
+    pub header: HeaderArg,
     /// Validation data (same columns as the training data).
     #[arg(long, value_name = "FILE", conflicts_with = "validation_split")]
     pub validation: Option<String>,
@@ -259,6 +285,9 @@ pub struct EvalArgs {
     /// A model file written by `feasible train --output`.
     #[arg(long, value_name = "FILE")]
     pub model: PathBuf,
+    /// Whether the CSV's first row is a header (default: detected).
+    #[arg(long, value_enum, default_value = "auto")]
+    pub header: HeaderArg,
     /// Labelled data: a CSV file with the target column, or `builtin:NAME`.
     #[arg(long, value_name = "FILE|builtin:NAME")]
     pub data: String,
@@ -279,6 +308,9 @@ pub struct PredictArgs {
     /// A model file written by `feasible train --output`.
     #[arg(long, value_name = "FILE")]
     pub model: PathBuf,
+    /// Whether the CSV's first row is a header (default: detected).
+    #[arg(long, value_enum, default_value = "auto")]
+    pub header: HeaderArg,
     /// Feature rows: a CSV file (a target column may be present and is ignored), or `builtin:NAME`.
     #[arg(long, value_name = "FILE|builtin:NAME")]
     pub data: String,

@@ -166,7 +166,9 @@ fn build_model(a: &TrainArgs, d: usize, task: Task) -> Result<(Network<f64>, Str
 type Loaded = (Labelled, Option<Dataset<f64>>, Vec<usize>);
 
 fn load_data(a: &TrainArgs) -> Result<Loaded, CliError> {
-    let mut opts = CsvOptions::new().target(target_column(a.target.as_deref())?);
+    let mut opts = CsvOptions::new()
+        .header(a.header.to_csv())
+        .target(target_column(a.target.as_deref())?);
     if let Some(t) = a.task {
         opts = opts.task(match t {
             TaskArg::Regression => CsvTask::Regression,
