@@ -39,3 +39,8 @@ pub use data::Dataset;
 pub use error::{Error, Result};
 pub use float::Float;
 pub use model::{Model, Network};
+
+/// The README's code examples, compiled and run as doc tests.
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;
