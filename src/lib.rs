@@ -22,6 +22,8 @@
 //!
 //! All numeric code is generic over [`Float`] (`f32` or `f64`).
 
+#![warn(missing_docs)]
+
 pub mod data;
 mod error;
 pub mod experiments;

@@ -1,3 +1,6 @@
+//! Evaluation passes over whole data sets: per-sample losses, accuracy, and the weighted
+//! gradient `Σ w_i ∇ℓ_i` (used for the stationarity check), in bounded blocks of rows.
+
 use crate::data::{Dataset, Targets, TargetsRef};
 use crate::linalg::add_assign;
 use crate::model::{Model, Predictions};
