@@ -142,7 +142,8 @@ fn dual_and_metrics(c: &mut Criterion) {
                 None,
                 &mut lambda,
                 &mut xi,
-            );
+            )
+            .unwrap();
             black_box(lambda[idx[0]])
         })
     });

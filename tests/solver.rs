@@ -194,7 +194,7 @@ proptest! {
         let xi0 = xi.clone();
         // Several consecutive steps on the same batch, to exercise νPI's memory too.
         for _ in 0..3 {
-            dual_step(&dual, &idx, &losses, eps, alpha, &mut lambda, &mut xi);
+            dual_step(&dual, &idx, &losses, eps, alpha, &mut lambda, &mut xi).unwrap();
             prop_assert!(lambda.iter().all(|&l| l >= 0.0 && l.is_finite()), "{lambda:?}");
         }
         for i in (0..n).filter(|i| !idx.contains(i)) {
@@ -216,7 +216,7 @@ proptest! {
         // λ ≥ 100 + 10·5 > η |ℓ − ε| for every draw: no projection can happen.
         let lambda0: Vec<f64> = lambda0.iter().map(|l| l + 100.0).collect();
         let mut lambda = lambda0.clone();
-        dual_step(&DualOptimizer::ascent(eta), &idx, &losses, eps, None, &mut lambda, &mut Vec::new());
+        dual_step(&DualOptimizer::ascent(eta), &idx, &losses, eps, None, &mut lambda, &mut Vec::new()).unwrap();
         for (k, &i) in idx.iter().enumerate() {
             let step = eta * (losses[k] - eps);
             prop_assert_eq!(lambda[i].to_bits(), (lambda0[i] + step).to_bits());
@@ -224,7 +224,7 @@ proptest! {
         }
         // νPI with κ_p = 0, κ_i = 1 is plain ascent, bit for bit.
         let mut lam_pi = lambda0.clone();
-        dual_step(&DualOptimizer::nupi(eta, 0.0, 1.0, 0.5), &idx, &losses, eps, None, &mut lam_pi, &mut Vec::new());
+        dual_step(&DualOptimizer::nupi(eta, 0.0, 1.0, 0.5), &idx, &losses, eps, None, &mut lam_pi, &mut Vec::new()).unwrap();
         prop_assert_eq!(bits(&lam_pi), bits(&lambda));
     }
 }
@@ -246,7 +246,8 @@ fn rfl_dual_step_fixed_point() {
         Some(alpha),
         &mut lambda,
         &mut Vec::new(),
-    );
+    )
+    .unwrap();
     for (a, b) in lambda.iter().zip(&target) {
         assert!((a - b).abs() < 1e-12, "{lambda:?} vs {target:?}");
     }
@@ -260,7 +261,8 @@ fn rfl_dual_step_fixed_point() {
             Some(alpha),
             &mut l2,
             &mut Vec::new(),
-        );
+        )
+        .unwrap();
         for (a, b) in l2.iter().zip(&target) {
             assert!((a - b).abs() < 1e-12);
         }

@@ -8,7 +8,7 @@ use crate::{Error, Result};
 /// | field | condition it measures |
 /// |---|---|
 /// | `max_violation`, `n_violating` | primal feasibility `ℓ_i ≤ ε` |
-/// | `complementary_slackness` | `λ_i (ℓ_i − ε) = 0` |
+/// | `complementary_slackness` | `λ_i (ℓ_i − ε) = 0` (FL); `λ_i (ℓ_i − ε − λ_i/α) = 0` (RFL) |
 /// | `stationarity` | `Σ_i λ_i ∇ℓ_i = 0` (FL), the Lagrangian's gradient |
 /// | `rfl_fixed_point_residual` | `λ_i = α [ℓ_i − ε]_+` (RFL) |
 ///
@@ -27,7 +27,8 @@ pub struct FeasibilityReport {
     pub max_violation: f64,
     /// `#{i : ℓ_i > ε}`.
     pub n_violating: usize,
-    /// `max_i |λ_i (ℓ_i − ε)|` (0 without multipliers).
+    /// `max_i |λ_i (ℓ_i − ε − u_i)|`, with slack `u_i = λ_i/α` for RFL and 0 for FL (0
+    /// without multipliers).
     pub complementary_slackness: f64,
     /// `‖Σ_i λ_i ∇_θ ℓ_i‖₂` over the training set, when computed.
     pub stationarity: Option<f64>,
@@ -60,10 +61,14 @@ impl FeasibilityReport {
         let n_violating = losses.iter().filter(|&&l| l > epsilon).count();
         let (cs, fp) = match lambda {
             Some(lam) => {
+                // FL: λ_i (ℓ_i − ε) = 0. RFL: λ_i (ℓ_i − ε − u_i) = 0 with slack u_i = λ_i/α.
                 let cs = lam
                     .iter()
                     .zip(losses)
-                    .map(|(&m, &l)| (m * (l - epsilon)).abs())
+                    .map(|(&m, &l)| {
+                        let slack = alpha.map_or(0.0, |a| m / a);
+                        (m * (l - epsilon - slack)).abs()
+                    })
                     .fold(0.0, f64::max);
                 let fp = alpha.map(|a| {
                     lam.iter()

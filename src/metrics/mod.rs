@@ -160,9 +160,13 @@ pub fn pairwise_sum(v: &[f64]) -> f64 {
     pairwise_sum(a) + pairwise_sum(b)
 }
 
-/// The `p`-quantile of ascending `sorted` values, linear between order statistics.
+/// The `p`-quantile of ascending `sorted` values, linear between order statistics
+/// (NaN for no values).
 pub fn quantile_sorted(sorted: &[f64], p: f64) -> f64 {
     let n = sorted.len();
+    if n == 0 {
+        return f64::NAN;
+    }
     if n == 1 {
         return sorted[0];
     }

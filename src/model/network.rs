@@ -149,6 +149,9 @@ impl<F: Float> Network<F> {
     }
 }
 
+/// Largest parameter count a network may have (2³² ≈ 4.3 billion: 17 GB in `f32`).
+pub const MAX_PARAMS: usize = 1 << 32;
+
 fn validate_shape(n_inputs: usize, hidden: &[usize], head: Head) -> Result<()> {
     if n_inputs == 0 {
         return Err(Error::param(
@@ -172,6 +175,26 @@ fn validate_shape(n_inputs: usize, hidden: &[usize], head: Head) -> Result<()> {
             k,
             "a multiclass head needs at least 2 classes",
         ));
+    }
+    // Parameter count in checked arithmetic: absurd shapes are an error, not an overflow
+    // or an allocation failure.
+    let mut dims = vec![n_inputs];
+    dims.extend_from_slice(hidden);
+    dims.push(head.n_outputs());
+    let total = dims.windows(2).try_fold(0usize, |acc, w| {
+        w[0].checked_mul(w[1])
+            .and_then(|p| p.checked_add(w[1]))
+            .and_then(|p| acc.checked_add(p))
+    });
+    match total {
+        Some(t) if t <= MAX_PARAMS => {}
+        _ => {
+            return Err(Error::param(
+                "hidden",
+                format!("{hidden:?}"),
+                format!("the network would have more than {MAX_PARAMS} parameters"),
+            ));
+        }
     }
     Ok(())
 }

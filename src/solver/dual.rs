@@ -95,9 +95,14 @@ impl DualOptimizer {
 /// use feasible::solver::{dual_step, DualOptimizer};
 /// let mut lambda = vec![0.0_f64, 1.0, 5.0];
 /// let mut xi = Vec::new();
-/// dual_step(&DualOptimizer::ascent(0.5), &[2, 0], &[1.0, 3.0], 2.0, None, &mut lambda, &mut xi);
+/// dual_step(&DualOptimizer::ascent(0.5), &[2, 0], &[1.0, 3.0], 2.0, None, &mut lambda, &mut xi).unwrap();
 /// assert_eq!(lambda, vec![0.5, 1.0, 4.5]); // λ₀ = max(0, 0 + 0.5·(3 − 2)), λ₂ = 5 + 0.5·(1 − 2)
+/// // An index outside the multipliers is an error, not a panic:
+/// assert!(dual_step(&DualOptimizer::ascent(0.5), &[3], &[1.0], 2.0, None, &mut lambda, &mut xi).is_err());
 /// ```
+///
+/// Fails (changing nothing) if `idx` and `losses` differ in length or an index is out of
+/// range.
 pub fn dual_step<F: Float>(
     dual: &DualOptimizer,
     idx: &[usize],
@@ -106,12 +111,27 @@ pub fn dual_step<F: Float>(
     alpha: Option<f64>,
     lambda: &mut [F],
     xi: &mut Vec<F>,
-) {
+) -> crate::Result<()> {
+    if idx.len() != losses.len() {
+        return Err(crate::Error::shape(
+            "losses (one per index)",
+            idx.len(),
+            losses.len(),
+        ));
+    }
+    if let Some(&i) = idx.iter().find(|&&i| i >= lambda.len()) {
+        return Err(crate::Error::shape(
+            "sample index",
+            format!("< {}", lambda.len()),
+            i,
+        ));
+    }
     let rule = DualRule::new(dual, epsilon, alpha);
     rule.prepare(lambda.len(), xi);
     for (&i, &l) in idx.iter().zip(losses) {
         rule.update(i, l, lambda, xi);
     }
+    Ok(())
 }
 
 /// One dual update rule with its constants converted once: [`dual_step`] one sample at a

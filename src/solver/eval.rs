@@ -54,6 +54,13 @@ pub fn weighted_gradient<F: Float, M: Model<F>>(
     par: Par,
 ) -> Result<Vec<F>> {
     let n = data.n_samples();
+    if weights.len() != n {
+        return Err(crate::Error::shape(
+            "weights (one per sample)",
+            n,
+            weights.len(),
+        ));
+    }
     let d = data.n_features();
     let x = data.x_slice();
     let mut total = vec![F::zero(); model.n_params()];

@@ -291,6 +291,11 @@ impl<F: Float> OptimizerState<F> {
         grad: &[F],
         next: &mut Self,
     ) -> bool {
+        debug_assert!(
+            (self.m.is_empty() || self.m.len() == theta.len())
+                && (self.v.is_empty() || self.v.len() == theta.len()),
+            "optimiser state does not match the parameters"
+        );
         next.t = self.t + 1;
         next.m.resize(self.m.len(), F::zero());
         next.v.resize(self.v.len(), F::zero());

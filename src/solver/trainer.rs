@@ -610,9 +610,20 @@ impl Trainer {
         let pd = p.method.is_primal_dual();
         let ck = match start {
             Some(c) => {
-                if c.params.len() != n_params || (pd && c.lambda.len() != n) || c.order.len() != n {
+                let fresh = OptimizerState::<F>::new(n_params, &p.optimizer);
+                let fresh_tau = OptimizerState::<F>::new(1, &p.optimizer.with_weight_decay(0.0));
+                let opt_ok = |o: &OptimizerState<F>, f: &OptimizerState<F>| {
+                    o.m.len() == f.m.len() && o.v.len() == f.v.len()
+                };
+                if c.params.len() != n_params
+                    || c.lambda.len() != if pd { n } else { 0 }
+                    || !(c.xi.is_empty() || c.xi.len() == n)
+                    || c.order.len() != n
+                    || !opt_ok(&c.opt, &fresh)
+                    || !opt_ok(&c.tau_opt, &fresh_tau)
+                {
                     return Err(Error::Format(
-                        "checkpoint does not match the model or data".into(),
+                        "checkpoint does not match the model, data, method or optimiser".into(),
                     )
                     .into());
                 }
@@ -691,8 +702,9 @@ impl Trainer {
         buf.lam_prev.clear();
         buf.xi_prev.clear();
         let kind = WeightKind::new(p, m, ck.tau);
-        let full =
-            m == train.n_samples() && idx.first() == Some(&0) && idx.last() == Some(&(m - 1));
+        // The data can be used in place only when the batch is all rows in natural order
+        // (a full batch resumed from a shuffled checkpoint is gathered instead).
+        let full = m == train.n_samples() && idx.iter().enumerate().all(|(k, &i)| k == i);
         let (x, y): (&[F], TargetsRef<'_, F>) = if full {
             (train.x_slice(), train.targets().as_ref())
         } else {

@@ -1,0 +1,189 @@
+//! Regression tests for defects found in review: resume pairing, checkpoint validation,
+//! RFL complementary slackness, oversized networks, and unchecked public helpers.
+
+use feasible::Error;
+use feasible::data::{Dataset, Targets};
+use feasible::metrics::{FeasibilityReport, quantile_sorted};
+use feasible::model::{Head, Mlp, Network};
+use feasible::solver::{
+    DualOptimizer, Method, NoObserver, Optimizer, TrainError, TrainerParams, dual_step, eval,
+};
+use ndarray::Array2;
+
+fn regression(n: usize) -> Dataset<f64> {
+    let x = Array2::from_shape_fn((n, 1), |(i, _)| i as f64 / n as f64);
+    let y = (0..n)
+        .map(|i| {
+            if i == 1 {
+                10.0
+            } else {
+                0.5 * i as f64 / n as f64
+            }
+        })
+        .collect();
+    Dataset::new(x, Targets::Real(y)).unwrap()
+}
+
+#[test]
+fn full_batch_resume_from_shuffled_order_pairs_losses_with_their_samples() {
+    let data = regression(4);
+    let fl = Method::Fl { epsilon: 0.01 };
+    let t = TrainerParams::new(fl)
+        .optimizer(Optimizer::sgd(1e-3))
+        .dual_lr(0.1)
+        .epochs(5);
+    let fit = t
+        .clone()
+        .check()
+        .unwrap()
+        .fit(Network::linear_regression(1), &data, None)
+        .unwrap();
+    // The same state with a non-identity (but 0-first, n−1-last) batch order.
+    let mut ck = fit.checkpoint.clone();
+    ck.order = vec![0, 2, 1, 3];
+    let a = t.clone().epochs(10).check().unwrap();
+    let shuffled = a
+        .resume(
+            Network::linear_regression(1),
+            ck,
+            &data,
+            None,
+            &mut NoObserver,
+        )
+        .unwrap();
+    let plain = a
+        .resume(
+            Network::linear_regression(1),
+            fit.checkpoint,
+            &data,
+            None,
+            &mut NoObserver,
+        )
+        .unwrap();
+    // Full-batch steps do not depend on the order of the rows within the batch (up to
+    // rounding of the reduction): the outlier (sample 1) carries the largest multiplier.
+    let (ls, lp) = (shuffled.multipliers.unwrap(), plain.multipliers.unwrap());
+    for (s, p) in ls.iter().zip(&lp) {
+        assert!((s - p).abs() <= 1e-9 * p.abs().max(1.0), "{ls:?} vs {lp:?}");
+    }
+    let argmax = ls
+        .iter()
+        .enumerate()
+        .fold(0, |b, (i, &v)| if v > ls[b] { i } else { b });
+    assert_eq!(argmax, 1);
+}
+
+#[test]
+fn checkpoint_with_foreign_optimiser_state_or_multipliers_is_rejected() {
+    let data = regression(8);
+    let sgd = TrainerParams::new(Method::Fl { epsilon: 0.1 })
+        .optimizer(Optimizer::sgd(0.01))
+        .epochs(1);
+    let ck = sgd
+        .clone()
+        .check()
+        .unwrap()
+        .fit(Network::linear_regression(1), &data, None)
+        .unwrap()
+        .checkpoint;
+    let adam = sgd
+        .clone()
+        .optimizer(Optimizer::adam(0.01))
+        .epochs(3)
+        .check()
+        .unwrap();
+    let err = adam.resume(
+        Network::linear_regression(1),
+        ck.clone(),
+        &data,
+        None,
+        &mut NoObserver,
+    );
+    assert!(matches!(err, Err(TrainError::Invalid(Error::Format(_)))));
+    let erm = TrainerParams::new(Method::Erm)
+        .optimizer(Optimizer::sgd(0.01))
+        .epochs(3)
+        .check()
+        .unwrap();
+    let err = erm.resume(
+        Network::linear_regression(1),
+        ck,
+        &data,
+        None,
+        &mut NoObserver,
+    );
+    assert!(matches!(err, Err(TrainError::Invalid(Error::Format(_)))));
+}
+
+#[test]
+fn rfl_complementary_slackness_is_zero_at_its_fixed_point() {
+    let (alpha, eps) = (2.0, 0.5);
+    let losses = [0.1, 0.7, 1.5];
+    let lambda: Vec<f64> = losses
+        .iter()
+        .map(|l: &f64| alpha * (l - eps).max(0.0))
+        .collect();
+    let r = FeasibilityReport::new(&losses, Some(&lambda), eps, Some(alpha), None).unwrap();
+    assert!(
+        r.complementary_slackness < 1e-12,
+        "{}",
+        r.complementary_slackness
+    );
+    assert!(r.rfl_fixed_point_residual.unwrap() < 1e-12);
+    let fl = FeasibilityReport::new(&losses, Some(&lambda), eps, None, None).unwrap();
+    assert!(fl.complementary_slackness > 1.0);
+}
+
+#[test]
+fn oversized_networks_are_errors() {
+    let huge = Mlp::new(2, Head::Binary)
+        .hidden(&[usize::MAX / 2])
+        .build::<f32>();
+    assert!(matches!(
+        huge,
+        Err(Error::InvalidParameter { name: "hidden", .. })
+    ));
+    let big = Mlp::new(2, Head::Binary)
+        .hidden(&[100_000, 100_000])
+        .build::<f32>();
+    assert!(matches!(
+        big,
+        Err(Error::InvalidParameter { name: "hidden", .. })
+    ));
+    let parts = Network::<f32>::from_parts(
+        usize::MAX,
+        vec![3],
+        feasible::model::Activation::Relu,
+        Head::Binary,
+        vec![],
+    );
+    assert!(parts.is_err());
+}
+
+#[test]
+fn public_helpers_reject_bad_lengths() {
+    assert!(quantile_sorted(&[], 0.5).is_nan());
+    let mut lambda = vec![0.0f64; 3];
+    let mut xi = Vec::new();
+    let a = DualOptimizer::ascent(0.1);
+    assert!(matches!(
+        dual_step(&a, &[0, 5], &[1.0, 1.0], 0.0, None, &mut lambda, &mut xi),
+        Err(Error::Shape { .. })
+    ));
+    assert!(matches!(
+        dual_step(&a, &[0, 1], &[1.0], 0.0, None, &mut lambda, &mut xi),
+        Err(Error::Shape { .. })
+    ));
+    assert_eq!(lambda, vec![0.0; 3]);
+    let data = regression(5);
+    let net = Network::linear_regression(1);
+    let mut ws = feasible::Model::workspace(&net);
+    let g = eval::weighted_gradient(
+        &net,
+        &data,
+        &[1.0; 3],
+        &mut ws,
+        feasible::parallel::Par::Seq,
+    );
+    assert!(matches!(g, Err(Error::Shape { .. })));
+}
