@@ -187,3 +187,24 @@ fn public_helpers_reject_bad_lengths() {
     );
     assert!(matches!(g, Err(Error::Shape { .. })));
 }
+
+#[test]
+fn early_stop_without_an_epsilon_is_rejected() {
+    let r = TrainerParams::new(Method::Erm)
+        .stop_when_feasible(true)
+        .check();
+    assert!(matches!(
+        r,
+        Err(Error::InvalidParameter {
+            name: "stop_when_feasible",
+            ..
+        })
+    ));
+    assert!(
+        TrainerParams::new(Method::Erm)
+            .stop_when_feasible(true)
+            .report_epsilon(0.1)
+            .check()
+            .is_ok()
+    );
+}

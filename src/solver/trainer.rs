@@ -215,6 +215,13 @@ impl TrainerParams {
         {
             return Err(Error::param("epsilon", e, "must be finite and ≥ 0"));
         }
+        if self.stop_when_feasible && self.epsilon().is_none() {
+            return Err(Error::param(
+                "stop_when_feasible",
+                true,
+                "needs an ε: use FL, RFL or CSERM, or set report_epsilon",
+            ));
+        }
         Ok(Trainer { p: self })
     }
 
