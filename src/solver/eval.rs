@@ -18,14 +18,9 @@ pub fn losses<F: Float, M: Model<F>>(
     ws: &mut M::Workspace,
     par: Par,
 ) -> Result<Vec<F>> {
-    let n = data.n_samples();
-    let d = data.n_features();
-    let x = data.x_slice();
-    let mut out = vec![F::zero(); n];
-    for start in (0..n).step_by(EVAL_BLOCK) {
-        let end = (start + EVAL_BLOCK).min(n);
-        let y = slice_targets(data.targets(), start, end);
-        model.forward(&x[start * d..end * d], y, ws, &mut out[start..end], par)?;
+    let mut out = vec![F::zero(); data.n_samples()];
+    for (rows, x, y) in blocks(data) {
+        model.forward(x, y, ws, &mut out[rows], par)?;
     }
     Ok(out)
 }
@@ -61,25 +56,30 @@ pub fn weighted_gradient<F: Float, M: Model<F>>(
             weights.len(),
         ));
     }
-    let d = data.n_features();
-    let x = data.x_slice();
     let mut total = vec![F::zero(); model.n_params()];
     let mut part = vec![F::zero(); model.n_params()];
     let mut l = vec![F::zero(); EVAL_BLOCK.min(n)];
-    for start in (0..n).step_by(EVAL_BLOCK) {
-        let end = (start + EVAL_BLOCK).min(n);
-        let xb = &x[start * d..end * d];
-        model.forward(
-            xb,
-            slice_targets(data.targets(), start, end),
-            ws,
-            &mut l[..end - start],
-            par,
-        )?;
-        model.backward(xb, ws, &weights[start..end], &mut part, par)?;
+    for (rows, x, y) in blocks(data) {
+        model.forward(x, y, ws, &mut l[..rows.len()], par)?;
+        model.backward(x, ws, &weights[rows], &mut part, par)?;
         add_assign(&mut total, &part);
     }
     Ok(total)
+}
+
+/// The fixed [`EVAL_BLOCK`]-row blocks of `data`: row range, features, targets.
+fn blocks<F: Float>(
+    data: &Dataset<F>,
+) -> impl Iterator<Item = (std::ops::Range<usize>, &[F], TargetsRef<'_, F>)> {
+    let (n, d, x) = (data.n_samples(), data.n_features(), data.x_slice());
+    (0..n).step_by(EVAL_BLOCK).map(move |start| {
+        let end = (start + EVAL_BLOCK).min(n);
+        (
+            start..end,
+            &x[start * d..end * d],
+            slice_targets(data.targets(), start, end),
+        )
+    })
 }
 
 pub(crate) fn slice_targets<F: Float>(
