@@ -222,37 +222,59 @@ pub fn axpy_rows_scalar<F: Float>(c: Option<&[F]>, x: &[F], rows: usize, g: &mut
 /// Rows per block of [`axpy_rows`]: `g` is loaded and stored once per block.
 const ROW_BLOCK: usize = 4;
 
+/// The body of [`axpy_rows`]: rows `row(0..rows)`, in blocks of
+/// [`ROW_BLOCK`] with `g` kept in registers, then the remainder one row at a time.
+#[inline(always)]
+fn axpy_rows_core<'a, F: Float + 'a>(
+    c: Option<&[F]>,
+    row: impl Fn(usize) -> &'a [F],
+    rows: usize,
+    g: &mut [F],
+) {
+    let d = g.len();
+    assert!(c.is_none_or(|c| c.len() >= rows));
+    let full = rows / ROW_BLOCK * ROW_BLOCK;
+    for r in (0..full).step_by(ROW_BLOCK) {
+        let (x0, x1, x2, x3) = (
+            &row(r)[..d],
+            &row(r + 1)[..d],
+            &row(r + 2)[..d],
+            &row(r + 3)[..d],
+        );
+        match c {
+            Some(c) => {
+                let (c0, c1, c2, c3) = (c[r], c[r + 1], c[r + 2], c[r + 3]);
+                for ((((gi, &a0), &a1), &a2), &a3) in g.iter_mut().zip(x0).zip(x1).zip(x2).zip(x3) {
+                    *gi = (((*gi + c0 * a0) + c1 * a1) + c2 * a2) + c3 * a3;
+                }
+            }
+            None => {
+                for ((((gi, &a0), &a1), &a2), &a3) in g.iter_mut().zip(x0).zip(x1).zip(x2).zip(x3) {
+                    *gi = (((*gi + a0) + a1) + a2) + a3;
+                }
+            }
+        }
+    }
+    for r in full..rows {
+        let xr = &row(r)[..d];
+        match c {
+            Some(c) => axpy_scalar(c[r], xr, g),
+            None => {
+                for (gi, xi) in g.iter_mut().zip(xr) {
+                    *gi += *xi;
+                }
+            }
+        }
+    }
+}
+
 simd_kernel! {
     /// [`axpy_rows_scalar`] with the same additions in the same order, `g` kept in
     /// registers across blocks of four rows; SIMD where the CPU has it.
     pub fn axpy_rows<F: Float>(c: Option<&[F]>, x: &[F], rows: usize, g: &mut [F]) {
         let d = g.len();
-        assert!(x.len() >= rows * d && c.is_none_or(|c| c.len() >= rows));
-        let full = rows / ROW_BLOCK * ROW_BLOCK;
-        for r in (0..full).step_by(ROW_BLOCK) {
-            let xb = &x[r * d..(r + ROW_BLOCK) * d];
-            let (x0, rest) = xb.split_at(d);
-            let (x1, rest) = rest.split_at(d);
-            let (x2, x3) = rest.split_at(d);
-            match c {
-                Some(c) => {
-                    let (c0, c1, c2, c3) = (c[r], c[r + 1], c[r + 2], c[r + 3]);
-                    for ((((gi, &a0), &a1), &a2), &a3) in
-                        g.iter_mut().zip(x0).zip(x1).zip(x2).zip(x3)
-                    {
-                        *gi = (((*gi + c0 * a0) + c1 * a1) + c2 * a2) + c3 * a3;
-                    }
-                }
-                None => {
-                    for ((((gi, &a0), &a1), &a2), &a3) in
-                        g.iter_mut().zip(x0).zip(x1).zip(x2).zip(x3)
-                    {
-                        *gi = (((*gi + a0) + a1) + a2) + a3;
-                    }
-                }
-            }
-        }
-        axpy_rows_scalar(c.map(|c| &c[full..]), &x[full * d..], rows - full, g);
+        assert!(x.len() >= rows * d);
+        axpy_rows_core(c, |r| &x[r * d..(r + 1) * d], rows, g)
     }
 }
 

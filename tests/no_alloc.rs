@@ -91,3 +91,33 @@ fn forward_backward_do_not_allocate_after_warm_up() {
     let gemms = 2 * chunks * timed;
     assert_eq!(steps(&sm, mc.x_slice(), mc.targets().as_ref(), rows), gemms);
 }
+
+/// Whole training epochs after the first allocate nothing: the chunk pass, the dual step,
+/// the primal step and the batch shuffle reuse the session's buffers, on one thread and on
+/// a team (whose helper threads are counted too).
+#[test]
+fn training_epochs_do_not_allocate_after_warm_up() {
+    use feasible::solver::{Method, NoObserver, Optimizer, TrainerParams};
+    let data = dense::<f32>(4000, 100, DenseTask::Binary, 3).unwrap();
+    for par in [Par::Seq, Par::Threads(2)] {
+        let t = TrainerParams::new(Method::Fl { epsilon: 0.3 })
+            .optimizer(Optimizer::adamw(1e-2))
+            .batch_size(1000)
+            .epochs(10)
+            .eval_every(0)
+            .final_eval(false)
+            .stationarity(false)
+            .par(par)
+            .check()
+            .unwrap();
+        let mut s = t
+            .session(Network::<f32>::logistic_regression(100), &data, None)
+            .unwrap();
+        s.run_epoch(&mut NoObserver).unwrap();
+        let before = ALLOCS.load(Ordering::Relaxed);
+        for _ in 0..3 {
+            s.run_epoch(&mut NoObserver).unwrap();
+        }
+        assert_eq!(ALLOCS.load(Ordering::Relaxed) - before, 0, "{par:?}");
+    }
+}

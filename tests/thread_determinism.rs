@@ -94,3 +94,71 @@ fn labels_bin(d: &feasible::Dataset<f32>) -> &[usize] {
     };
     labels
 }
+
+/// A whole training run (chunk pass, dual step, the primal step shared by parameter
+/// range) gives the same bits on one thread, on teams of 2 and 3, and on the rayon
+/// pool's team.
+#[test]
+fn training_is_bit_identical_across_team_sizes() {
+    use feasible::solver::{DualOptimizer, Method, Optimizer, TrainerParams};
+    fn fit_bits<M: Model<f32>>(
+        model: &M,
+        data: &feasible::Dataset<f32>,
+        params: TrainerParams,
+        par: Par,
+    ) -> (Vec<u32>, Vec<u32>) {
+        let t = params.par(par).check().unwrap();
+        let fit = t.fit(model.clone(), data, None).unwrap();
+        let bits = |v: &[f32]| v.iter().map(|f| f.to_bits()).collect::<Vec<_>>();
+        (bits(fit.model.params()), bits(&fit.multipliers.unwrap()))
+    }
+    let bin = dense::<f32>(2100, 100, DenseTask::Binary, 11).unwrap();
+    let mc = dense::<f32>(700, 64, DenseTask::Multiclass(10), 12).unwrap();
+    // 26k parameters: the team shares the AdamW update.
+    let mlp = Mlp::new(64, Head::Multiclass(10))
+        .hidden(&[128, 128])
+        .init(Init::TorchDefault)
+        .build::<f32>()
+        .unwrap();
+    type Run<'a> = Box<dyn Fn(Par) -> (Vec<u32>, Vec<u32>) + 'a>;
+    let runs: Vec<(&str, Run<'_>)> = vec![
+        (
+            "logistic FL, νPI, batches of 1000 and a partial one",
+            Box::new(|par| {
+                fit_bits(
+                    &Network::<f32>::logistic_regression(100),
+                    &bin,
+                    TrainerParams::new(Method::Fl { epsilon: 0.3 })
+                        .optimizer(Optimizer::sgd(0.1))
+                        .dual(DualOptimizer::nupi(1e-2, 0.5, 1.0, 0.1))
+                        .batch_size(1000)
+                        .epochs(3),
+                    par,
+                )
+            }),
+        ),
+        (
+            "MLP RFL, AdamW, batches of 300",
+            Box::new(|par| {
+                fit_bits(
+                    &mlp,
+                    &mc,
+                    TrainerParams::new(Method::Rfl {
+                        epsilon: 0.5,
+                        alpha: 2.0,
+                    })
+                    .optimizer(Optimizer::adamw(1e-3))
+                    .batch_size(300)
+                    .epochs(2),
+                    par,
+                )
+            }),
+        ),
+    ];
+    for (name, run) in &runs {
+        let want = run(Par::Seq);
+        for par in [Par::Threads(2), Par::Threads(3), Par::Rayon] {
+            assert!(run(par) == want, "{name}: {par:?} differs from Par::Seq");
+        }
+    }
+}

@@ -307,7 +307,7 @@ impl<F: Float> Dataset<F> {
 
 /// Hints the CPU to fetch `row` into cache (no effect on results; a no-op off x86-64).
 #[inline(always)]
-fn prefetch_row<F>(row: &[F]) {
+pub(crate) fn prefetch_row<F>(row: &[F]) {
     #[cfg(target_arch = "x86_64")]
     {
         use std::arch::x86_64::{_MM_HINT_T0, _mm_prefetch};

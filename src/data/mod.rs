@@ -22,6 +22,7 @@ mod dataset;
 pub mod embedded;
 mod standardize;
 pub mod synthetic;
+mod view;
 
 pub use batches::MiniBatches;
 pub use csv::{
@@ -31,3 +32,4 @@ pub use csv::{
 pub(crate) use dataset::check_finite as check_finite_pub;
 pub use dataset::{Dataset, Targets, TargetsRef, Task};
 pub use standardize::{Standardizer, TargetScaler};
+pub use view::BatchView;

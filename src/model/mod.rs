@@ -39,12 +39,12 @@ mod network;
 
 pub use activation::Activation;
 pub use init::Init;
-pub use network::{Mlp, Network, NetworkWorkspace};
+pub use network::{Mlp, Network, NetworkChunk, NetworkWorkspace};
 
 use ndarray::{Array2, ArrayView2};
 use serde::{Deserialize, Serialize};
 
-use crate::data::{TargetsRef, Task};
+use crate::data::{BatchView, TargetsRef, Task};
 use crate::loss::LossKind;
 use crate::parallel::Par;
 use crate::{Float, Result};
@@ -102,6 +102,10 @@ impl Head {
         !matches!(self, Head::Regression)
     }
 }
+
+/// The callback of [`Model::train_chunk`]: `weigh(offset, losses, weights)` writes the
+/// weights of the chunk's rows `offset..offset + losses.len()` from their losses.
+pub type Weigh<'a, F> = dyn FnMut(usize, &[F], &mut [F]) + 'a;
 
 /// What [`Model::predict`] returns.
 #[derive(Clone, Debug, PartialEq)]
@@ -168,6 +172,59 @@ pub trait Model<F: Float>: Clone + Send + Sync {
         grad: &mut [F],
         par: Par,
     ) -> Result<()>;
+
+    /// Scratch memory of one row chunk of the fused training pass
+    /// ([`train_chunk`](Model::train_chunk)): the chunk's gathered rows, activations and
+    /// partial gradient. The solver keeps one per chunk of its largest batch.
+    type Chunk: Send + Sync;
+
+    /// A fresh chunk workspace, sized for [`CHUNK_ROWS`](crate::parallel::CHUNK_ROWS) rows.
+    fn chunk_workspace(&self) -> Self::Chunk;
+
+    /// The fused training pass over one chunk (at most
+    /// [`CHUNK_ROWS`](crate::parallel::CHUNK_ROWS) rows of `batch`):
+    /// writes each row's loss into `losses`, calls `weigh(offset, losses, weights)` on
+    /// consecutive runs of rows covering the chunk in order (`losses[offset..]`, the same
+    /// range of `weights`) so the caller can choose each row's weight from its loss (the
+    /// solver's dual step happens there), and writes `Σ_r weights[r] ∇_θ ℓ_r` over the
+    /// chunk into the chunk's gradient, read back by [`chunk_gradient`](Model::chunk_gradient).
+    /// A model may weigh a few rows at a time and use each row's weight while the row is
+    /// still in cache.
+    ///
+    /// The result is the same, bit for bit, as [`forward`](Model::forward) and
+    /// [`backward`](Model::backward) on a batch holding the chunk's rows, and does not
+    /// depend on which thread runs it: the solver runs chunks concurrently and sums their
+    /// gradients in chunk order.
+    ///
+    /// ```
+    /// use feasible::data::{BatchView, TargetsRef};
+    /// use feasible::model::{Model, Network};
+    /// let mut m = Network::<f64>::logistic_regression(1);
+    /// m.params_mut().copy_from_slice(&[2.0, 0.0]);
+    /// let x = [1.0, -1.0, 3.0];
+    /// let y = [1, 1, 0];
+    /// let batch = BatchView::indexed(&x, TargetsRef::Classes(&y), 1, &[0, 1]).unwrap();
+    /// let mut cw = m.chunk_workspace();
+    /// let (mut losses, mut weights) = ([0.0; 2], [0.0; 2]);
+    /// m.train_chunk(batch, &mut cw, &mut losses, &mut weights, &mut |_, l, w| {
+    ///     // Only the sample with the larger loss counts.
+    ///     for (w, l) in w.iter_mut().zip(l) { *w = if *l > 1.0 { 1.0 } else { 0.0 }; }
+    /// }).unwrap();
+    /// assert!(losses[1] > 1.0 && losses[0] < 1.0);
+    /// // ∂ℓ₁/∂w = (σ(−2) − 1)·(−1) > 0, and ℓ₀ has weight 0.
+    /// assert!(Network::chunk_gradient(&cw)[0] > 0.0);
+    /// ```
+    fn train_chunk(
+        &self,
+        batch: BatchView<'_, F>,
+        cw: &mut Self::Chunk,
+        losses: &mut [F],
+        weights: &mut [F],
+        weigh: &mut Weigh<'_, F>,
+    ) -> Result<()>;
+
+    /// The gradient the last [`train_chunk`](Model::train_chunk) on `cw` wrote.
+    fn chunk_gradient(cw: &Self::Chunk) -> &[F];
 
     /// Raw outputs (values or logits), `n × n_outputs`.
     fn outputs(&self, x: ArrayView2<'_, F>) -> Result<Array2<F>>;

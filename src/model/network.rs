@@ -5,8 +5,8 @@ use ndarray::{Array2, ArrayView2};
 use rayon::prelude::*;
 
 use super::init::{init_layer, rng};
-use super::{Activation, Head, Init, Model};
-use crate::data::TargetsRef;
+use super::{Activation, Head, Init, Model, Weigh};
+use crate::data::{BatchView, TargetsRef};
 use crate::linalg::{MatRef, add_assign, axpy_rows, dot_rows, gemm};
 use crate::loss::{binary_cross_entropy, softmax_cross_entropy, squared_error};
 use crate::parallel::{CHUNK_ROWS, Par, num_chunks};
@@ -305,6 +305,50 @@ struct ChunkWs<F> {
     grad: Vec<F>,
 }
 
+impl<F: Float> ChunkWs<F> {
+    fn new(net: &Network<F>) -> Self {
+        let nl = net.layers.len();
+        let mw = net.max_width();
+        Self {
+            z: net
+                .layers
+                .iter()
+                .map(|l| vec![F::zero(); CHUNK_ROWS * l.fan_out])
+                .collect(),
+            a: net.layers[..nl - 1]
+                .iter()
+                .map(|l| vec![F::zero(); CHUNK_ROWS * l.fan_out])
+                .collect(),
+            dout: vec![F::zero(); CHUNK_ROWS * net.head.n_outputs()],
+            delta: vec![F::zero(); CHUNK_ROWS * mw],
+            delta_next: vec![F::zero(); CHUNK_ROWS * mw],
+            grad: vec![F::zero(); net.params.len()],
+        }
+    }
+
+    /// Whether the buffers were sized for `net`'s layers.
+    fn fits(&self, net: &Network<F>) -> bool {
+        self.z.len() == net.layers.len()
+            && self.grad.len() == net.params.len()
+            && self
+                .z
+                .iter()
+                .zip(&net.layers)
+                .all(|(z, l)| z.len() == CHUNK_ROWS * l.fan_out)
+            && self.delta.len() == CHUNK_ROWS * net.max_width()
+    }
+}
+
+/// The [`Network`]'s chunk workspace for [`Model::train_chunk`]: the chunk's gathered rows
+/// and targets, its activations and its partial gradient (sized on creation, reused).
+#[derive(Clone, Debug, Default)]
+pub struct NetworkChunk<F> {
+    xb: Vec<F>,
+    yr: Vec<F>,
+    yc: Vec<usize>,
+    ws: ChunkWs<F>,
+}
+
 /// The [`Network`] workspace: per-chunk buffers sized on first use, then reused.
 #[derive(Clone, Debug, Default)]
 pub struct NetworkWorkspace<F> {
@@ -328,24 +372,8 @@ impl<F: Float> NetworkWorkspace<F> {
             self.chunks.clear();
         }
         let need = num_chunks(rows);
-        let mw = net.max_width();
         while self.chunks.len() < need {
-            let nl = net.layers.len();
-            self.chunks.push(ChunkWs {
-                z: net
-                    .layers
-                    .iter()
-                    .map(|l| vec![F::zero(); CHUNK_ROWS * l.fan_out])
-                    .collect(),
-                a: net.layers[..nl - 1]
-                    .iter()
-                    .map(|l| vec![F::zero(); CHUNK_ROWS * l.fan_out])
-                    .collect(),
-                dout: vec![F::zero(); CHUNK_ROWS * net.head.n_outputs()],
-                delta: vec![F::zero(); CHUNK_ROWS * mw],
-                delta_next: vec![F::zero(); CHUNK_ROWS * mw],
-                grad: vec![F::zero(); net.params.len()],
-            });
+            self.chunks.push(ChunkWs::new(net));
         }
         self.rows = rows;
     }
@@ -676,6 +704,79 @@ impl<F: Float> Model<F> for Network<F> {
             add_assign(grad, &cw.grad);
         }
         Ok(())
+    }
+
+    type Chunk = NetworkChunk<F>;
+
+    fn chunk_workspace(&self) -> NetworkChunk<F> {
+        // The row buffers are sized on the first indexed batch (contiguous batches are
+        // read in place and never need them).
+        NetworkChunk {
+            xb: Vec::new(),
+            yr: Vec::new(),
+            yc: Vec::new(),
+            ws: ChunkWs::new(self),
+        }
+    }
+
+    fn train_chunk(
+        &self,
+        batch: BatchView<'_, F>,
+        cw: &mut NetworkChunk<F>,
+        losses: &mut [F],
+        weights: &mut [F],
+        weigh: &mut Weigh<'_, F>,
+    ) -> Result<()> {
+        let rows = batch.len();
+        if rows == 0 || rows > CHUNK_ROWS {
+            return Err(Error::shape(
+                "chunk rows",
+                format!("1..={CHUNK_ROWS}"),
+                rows,
+            ));
+        }
+        if losses.len() != rows || weights.len() != rows {
+            return Err(Error::shape(
+                "chunk losses and weights",
+                rows,
+                losses.len().max(weights.len()),
+            ));
+        }
+        if batch.n_features() != self.n_inputs {
+            return Err(Error::shape(
+                "feature columns",
+                self.n_inputs,
+                batch.n_features(),
+            ));
+        }
+        if !cw.ws.fits(self) {
+            // A workspace of another network: resized once, then reused.
+            cw.ws = ChunkWs::new(self);
+        }
+        let NetworkChunk { xb, yr, yc, ws } = cw;
+        let (x, y) = match batch.as_contiguous() {
+            Some(xy) => xy,
+            None => {
+                if xb.len() != CHUNK_ROWS * self.n_inputs {
+                    xb.resize(CHUNK_ROWS * self.n_inputs, F::zero());
+                    yr.resize(CHUNK_ROWS, F::zero());
+                    yc.resize(CHUNK_ROWS, 0);
+                }
+                batch.gather(xb, yr, yc)
+            }
+        };
+        self.check_targets(y)?;
+        let n_out = self.head.n_outputs();
+        forward_chunk(self, x, rows, ws);
+        let out = &ws.z[self.layers.len() - 1][..rows * n_out];
+        loss_chunk(self.head, out, y, losses, &mut ws.dout[..rows * n_out]);
+        weigh(0, losses, weights);
+        backward_chunk(self, x, rows, weights, ws);
+        Ok(())
+    }
+
+    fn chunk_gradient(cw: &NetworkChunk<F>) -> &[F] {
+        &cw.ws.grad
     }
 
     fn outputs(&self, x: ArrayView2<'_, F>) -> Result<Array2<F>> {

@@ -176,19 +176,29 @@ impl<F: Float> DualRule<F> {
     /// Updates sample `i` with loss `l` (after [`prepare`](Self::prepare)).
     #[inline(always)]
     pub(crate) fn update(&self, i: usize, l: F, lambda: &mut [F], xi: &mut [F]) {
+        match xi.get_mut(i) {
+            Some(x) => self.update_one(l, &mut lambda[i], x),
+            None => self.update_one(l, &mut lambda[i], &mut F::zero()),
+        }
+    }
+
+    /// Updates one sample's multiplier `lam` (and νPI state `xi`, ignored by plain
+    /// ascent) from its loss `l`.
+    #[inline(always)]
+    pub(crate) fn update_one(&self, l: F, lam: &mut F, xi: &mut F) {
         let zero = F::zero();
-        let lam = lambda[i];
+        let old = *lam;
         let e = match self.inv_alpha {
-            Some(ia) => l - self.eps - lam * ia,
+            Some(ia) => l - self.eps - old * ia,
             None => l - self.eps,
         };
-        lambda[i] = match self.nupi {
-            None => (lam + self.eta * e).max(zero),
+        *lam = match self.nupi {
+            None => (old + self.eta * e).max(zero),
             Some((kp, ki, nu_f)) => {
-                let prev = xi[i];
+                let prev = *xi;
                 let cur = nu_f * prev + (F::one() - nu_f) * e;
-                xi[i] = cur;
-                (lam + self.eta * (ki * e + kp * (cur - prev))).max(zero)
+                *xi = cur;
+                (old + self.eta * (ki * e + kp * (cur - prev))).max(zero)
             }
         };
     }

@@ -296,9 +296,40 @@ impl<F: Float> OptimizerState<F> {
                 && (self.v.is_empty() || self.v.len() == theta.len()),
             "optimiser state does not match the parameters"
         );
+        self.prepare_next(next);
+        let n = theta.len();
+        let (m, v) = (&mut next.m[..], &mut next.v[..]);
+        self.step_range(opt, lr, 0..n, theta, grad, m, v)
+    }
+
+    /// Sizes `next` for [`step_range`](Self::step_range) calls and sets its step count.
+    pub(crate) fn prepare_next(&self, next: &mut Self) {
         next.t = self.t + 1;
         next.m.resize(self.m.len(), F::zero());
         next.v.resize(self.v.len(), F::zero());
+    }
+
+    /// [`step_into`](Self::step_into) on the parameters `range` only: `theta` and `grad`
+    /// are that range's slices, `next_m` and `next_v` the same range of the new moments
+    /// (empty when the optimiser keeps none), after [`prepare_next`](Self::prepare_next).
+    /// Every update is element-wise, so any split into ranges gives the same bits as one
+    /// call over everything.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn step_range(
+        &self,
+        opt: &Optimizer,
+        lr: f64,
+        range: std::ops::Range<usize>,
+        theta: &mut [F],
+        grad: &[F],
+        next_m: &mut [F],
+        next_v: &mut [F],
+    ) -> bool {
+        let t = self.t + 1;
+        let old = |v: &Vec<F>| -> std::ops::Range<usize> {
+            if v.is_empty() { 0..0 } else { range.clone() }
+        };
+        let (m_old, v_old) = (&self.m[old(&self.m)], &self.v[old(&self.v)]);
         let lr_f = F::lit(lr);
         match *opt {
             Optimizer::Sgd {
@@ -312,18 +343,7 @@ impl<F: Float> OptimizerState<F> {
                 if momentum == 0.0 {
                     sgd_update(theta, grad, lr_f, wd);
                 } else {
-                    let first = next.t == 1;
-                    momentum_update(
-                        theta,
-                        grad,
-                        &self.m,
-                        &mut next.m,
-                        lr_f,
-                        wd,
-                        mu,
-                        first,
-                        nesterov,
-                    );
+                    momentum_update(theta, grad, m_old, next_m, lr_f, wd, mu, t == 1, nesterov);
                 }
             }
             Optimizer::Adam {
@@ -341,8 +361,8 @@ impl<F: Float> OptimizerState<F> {
                 ..
             } => {
                 let decoupled = matches!(opt, Optimizer::AdamW { .. });
-                let bc1 = 1.0 - beta1.powi(next.t as i32);
-                let bc2 = 1.0 - beta2.powi(next.t as i32);
+                let bc1 = 1.0 - beta1.powi(t as i32);
+                let bc2 = 1.0 - beta2.powi(t as i32);
                 let step_size = F::lit(lr / bc1);
                 let inv_sqrt_bc2 = F::lit(1.0 / bc2.sqrt());
                 let (b1, b2, e, wd) = (
@@ -355,8 +375,8 @@ impl<F: Float> OptimizerState<F> {
                 adam_update(
                     theta,
                     grad,
-                    (&self.m, &self.v),
-                    (&mut next.m, &mut next.v),
+                    (m_old, v_old),
+                    (next_m, next_v),
                     [b1, b2, e, wd, decay, step_size, inv_sqrt_bc2],
                     decoupled,
                 );
@@ -364,7 +384,7 @@ impl<F: Float> OptimizerState<F> {
         }
         // Checked after the update loop (a running float accumulator inside it would
         // serialise the loop and stop it from vectorising).
-        all_finite(theta) && all_finite(&next.m) && all_finite(&next.v)
+        all_finite(theta) && all_finite(next_m) && all_finite(next_v)
     }
 }
 

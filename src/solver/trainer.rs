@@ -1,3 +1,5 @@
+use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
+
 use rand::SeedableRng;
 use rand_xoshiro::Xoshiro256PlusPlus;
 use serde::{Deserialize, Serialize};
@@ -7,10 +9,13 @@ use super::eval;
 use super::method::Method;
 use super::observe::{Control, EpochRecord, NoObserver, Observer, StepInfo, Termination};
 use super::optim::{Optimizer, OptimizerState, Schedule, all_finite};
-use crate::data::{Dataset, MiniBatches, Targets, TargetsRef};
+use rayon::prelude::*;
+
+use crate::data::{BatchView, Dataset, MiniBatches};
+use crate::linalg::add_assign;
 use crate::metrics::{FeasibilityReport, LossSummary, MultiplierStats, pairwise_sum};
 use crate::model::Model;
-use crate::parallel::Par;
+use crate::parallel::{CHUNK_ROWS, Disjoint, Par, Team, num_chunks, share};
 use crate::{Error, Float, Result};
 
 /// When the primal step sees the multipliers.
@@ -200,6 +205,9 @@ impl TrainerParams {
         if self.batch_size == Some(0) {
             return Err(Error::param("batch_size", 0, "must be ≥ 1"));
         }
+        if self.par == Par::Threads(0) {
+            return Err(Error::param("threads", 0, "must be ≥ 1"));
+        }
         if !(self.init_multiplier >= 0.0 && self.init_multiplier.is_finite()) {
             return Err(Error::param(
                 "init_multiplier",
@@ -318,23 +326,31 @@ pub struct Fit<F: Float, M> {
     pub checkpoint: Checkpoint<F>,
 }
 
-/// Reused buffers of one run: nothing is allocated per step.
-struct Buffers<F: Float, W> {
-    ws: W,
-    eval_ws: W,
-    xb: Vec<F>,
-    yr: Vec<F>,
-    yc: Vec<usize>,
+/// One chunk's share of a step: the model's chunk workspace and the chunk's losses,
+/// weights and dual state (the batch's multipliers and νPI state, read from the
+/// checkpoint before the chunk pass, updated there, and written back only when the whole
+/// step succeeded: a failed step leaves `λ` as it was).
+struct Slot<F, C> {
+    cw: C,
     losses: Vec<F>,
     weights: Vec<F>,
+    lam: Vec<F>,
+    xi: Vec<F>,
+    status: Result<()>,
+}
+
+/// Reused buffers of one run: nothing is allocated per step.
+struct Buffers<F: Float, W, C> {
+    /// One slot per chunk of the largest batch; in a step, each chunk's worker takes its
+    /// slot (see [`Disjoint`]).
+    slots: Vec<Slot<F, C>>,
+    eval_ws: W,
     grad: Vec<F>,
     prev: Vec<F>,
     /// Each sample's loss at its last step (for `final_eval = false`).
     seen: Vec<F>,
-    /// The batch's multipliers and νPI state before the dual step, and the optimiser
-    /// states before the primal step: a step that fails hands back the state before it.
-    lam_prev: Vec<F>,
-    xi_prev: Vec<F>,
+    /// Spare optimiser states: the primal step writes new moments here and they are
+    /// swapped in only when the whole step is finite.
     opt_prev: OptimizerState<F>,
     tau_opt_prev: OptimizerState<F>,
 }
@@ -377,9 +393,31 @@ impl<F: Float> WeightKind<F> {
             },
         }
     }
+
+    /// The weight of a sample with loss `l`; for FL/RFL this is where the sample's dual
+    /// step happens, on its multiplier `lam` and νPI state `xi`.
+    #[inline(always)]
+    fn weight(&self, l: F, lam: &mut F, xi: &mut F) -> F {
+        match *self {
+            WeightKind::Const(w) => w,
+            WeightKind::Hinge { two_m, eps } => two_m * (l - eps).max(F::zero()),
+            WeightKind::Cvar { tau, c } => {
+                if l > tau {
+                    c
+                } else {
+                    F::zero()
+                }
+            }
+            WeightKind::Dual { rule, simultaneous } => {
+                let old = *lam;
+                rule.update_one(l, lam, xi);
+                if simultaneous { old } else { *lam }
+            }
+        }
+    }
 }
 
-/// Samples ahead whose multiplier [`RowWeights::weight`] prefetches.
+/// Samples ahead whose multiplier the gather of the batch's `λ` prefetches.
 const LAMBDA_AHEAD: usize = 16;
 
 /// Hints the CPU to fetch the cache line of `v` (no effect on results; a no-op off x86-64).
@@ -396,75 +434,14 @@ fn prefetch<T>(v: &T) {
     let _ = v;
 }
 
-/// The per-sample weights of one step, sample by sample: FL/RFL's dual step happens
-/// here, saving each overwritten multiplier (and νPI state) for an undo.
-struct RowWeights<'a, F: Float> {
-    kind: WeightKind<F>,
-    idx: &'a [usize],
-    lambda: &'a mut [F],
-    xi: &'a mut [F],
-    had_xi: bool,
-    lam_prev: &'a mut Vec<F>,
-    xi_prev: &'a mut Vec<F>,
-    /// CVaR: samples above `τ` so far.
-    above: usize,
-}
+/// Parameters from which a team shares the primal step: below, handing the update over
+/// costs more than halving it saves.
+const SHARED_STEP_MIN_PARAMS: usize = 1 << 14;
 
-impl<'a, F: Float> RowWeights<'a, F> {
-    fn new(
-        kind: WeightKind<F>,
-        idx: &'a [usize],
-        ck: &'a mut Checkpoint<F>,
-        (lam_prev, xi_prev): (&'a mut Vec<F>, &'a mut Vec<F>),
-        had_xi: bool,
-    ) -> Self {
-        if let WeightKind::Dual { rule, .. } = &kind {
-            rule.prepare(ck.lambda.len(), &mut ck.xi);
-        }
-        Self {
-            kind,
-            idx,
-            lambda: &mut ck.lambda,
-            xi: &mut ck.xi,
-            had_xi,
-            lam_prev,
-            xi_prev,
-            above: 0,
-        }
-    }
-
-    /// The weight of batch sample `k` (row `idx[k]`) with loss `l`; called once per
-    /// sample, in batch order.
-    #[inline]
-    fn weight(&mut self, k: usize, l: F) -> F {
-        match self.kind {
-            WeightKind::Const(w) => w,
-            WeightKind::Hinge { two_m, eps } => two_m * (l - eps).max(F::zero()),
-            WeightKind::Cvar { tau, c } => {
-                let hit = l > tau;
-                self.above += usize::from(hit);
-                if hit { c } else { F::zero() }
-            }
-            WeightKind::Dual { rule, simultaneous } => {
-                // The batch's multipliers are scattered over all `n`: ask for one a few
-                // samples ahead while this one is updated.
-                if let Some(&j) = self.idx.get(k + LAMBDA_AHEAD) {
-                    prefetch(&self.lambda[j]);
-                }
-                let i = self.idx[k];
-                let old = self.lambda[i];
-                self.lam_prev.push(old);
-                if self.had_xi
-                    && let Some(&v) = self.xi.get(i)
-                {
-                    self.xi_prev.push(v);
-                }
-                rule.update(i, l, self.lambda, self.xi);
-                if simultaneous { old } else { self.lambda[i] }
-            }
-        }
-    }
-}
+/// Work per row that a chunk of the fused pass does besides the model's multiply-adds
+/// (reading a random row from memory, the loss, the dual step), in the units of
+/// [`Par::fan_out`].
+const ROW_OVERHEAD: usize = 64;
 
 fn to_f64<F: Float>(v: &[F]) -> Vec<f64> {
     v.iter().map(|x| x.to_f64_lossless()).collect()
@@ -657,14 +634,17 @@ impl Trainer {
             },
         };
         let bmax = batches.batch_size();
+        let slot = || Slot {
+            cw: model.chunk_workspace(),
+            losses: vec![F::zero(); CHUNK_ROWS],
+            weights: vec![F::zero(); CHUNK_ROWS],
+            lam: vec![F::zero(); CHUNK_ROWS],
+            xi: vec![F::zero(); CHUNK_ROWS],
+            status: Ok(()),
+        };
         let buf = Buffers {
-            ws: model.workspace(),
+            slots: (0..num_chunks(bmax)).map(|_| slot()).collect(),
             eval_ws: model.workspace(),
-            xb: Vec::with_capacity(bmax * train.n_features()),
-            yr: Vec::with_capacity(bmax),
-            yc: Vec::with_capacity(bmax),
-            losses: vec![F::zero(); bmax],
-            weights: vec![F::zero(); bmax],
             grad: vec![F::zero(); n_params],
             prev: vec![F::zero(); n_params],
             seen: if p.final_eval {
@@ -672,14 +652,18 @@ impl Trainer {
             } else {
                 vec![F::nan(); n]
             },
-            lam_prev: Vec::with_capacity(bmax),
-            xi_prev: Vec::with_capacity(bmax),
             opt_prev: ck.opt.clone(),
             tau_opt_prev: ck.tau_opt.clone(),
         };
+        // Helper threads kept for the whole session when steps are big enough to share
+        // and nobody else manages the threads (inside a rayon pool, steps use that pool).
+        let size = p.par.team_size();
+        let team =
+            (size > 1 && p.par.fan_out(bmax, n_params + ROW_OVERHEAD)).then(|| Team::new(size));
         let done = (ck.epoch >= p.epochs).then_some(Termination::EpochsDone);
         Ok(Session {
             trainer: self,
+            team,
             model,
             ck,
             buf,
@@ -691,12 +675,17 @@ impl Trainer {
         })
     }
 
+    /// One step on the batch `idx`: a fused pass over its chunks (concurrently when the
+    /// batch is large enough: rows, losses, the dual step, the weighted gradient), then in
+    /// order: the divergence checks, the chunk gradients summed, the primal step, and the
+    /// batch's multipliers written back. A step that fails changes nothing.
     #[allow(clippy::too_many_arguments)]
     fn step<F: Float, M: Model<F>>(
         &self,
         model: &mut M,
         ck: &mut Checkpoint<F>,
-        buf: &mut Buffers<F, M::Workspace>,
+        buf: &mut Buffers<F, M::Workspace, M::Chunk>,
+        team: Option<&Team>,
         train: &Dataset<F>,
         idx: &[usize],
         lr: f64,
@@ -705,25 +694,121 @@ impl Trainer {
     ) -> Result<StepInfo, TrainError<F>> {
         let p = &self.p;
         let m = idx.len();
-        let had_xi = !ck.xi.is_empty();
-        buf.lam_prev.clear();
-        buf.xi_prev.clear();
         let kind = WeightKind::new(p, m, ck.tau);
+        let dual = matches!(kind, WeightKind::Dual { .. });
+        let d = train.n_features();
         // The data can be used in place only when the batch is all rows in natural order
-        // (a full batch resumed from a shuffled checkpoint is gathered instead).
+        // (a full batch resumed from a shuffled checkpoint reads rows by index instead).
         let full = m == train.n_samples() && idx.iter().enumerate().all(|(k, &i)| k == i);
-        let (x, y): (&[F], TargetsRef<'_, F>) = if full {
-            (train.x_slice(), train.targets().as_ref())
+        let (x, y) = (train.x_slice(), train.targets().as_ref());
+        let view = if full {
+            BatchView::contiguous(x, y, d)?
         } else {
-            train.gather_into(idx, &mut buf.xb, &mut buf.yr, &mut buf.yc);
-            let y = match train.targets() {
-                Targets::Real(_) => TargetsRef::Real(&buf.yr),
-                Targets::Classes { .. } => TargetsRef::Classes(&buf.yc),
-            };
-            (&buf.xb, y)
+            BatchView::indexed(x, y, d, idx)?
         };
-        model.forward(x, y, &mut buf.ws, &mut buf.losses[..m], p.par)?;
-        let losses = &buf.losses[..m];
+        let nch = num_chunks(m);
+        let t = team.map_or(1, Team::size);
+        let fan_out = p.par.fan_out(m, model.n_params() + ROW_OVERHEAD);
+        // νPI's state is created on first use (and dropped again if this step fails).
+        let had_xi = !ck.xi.is_empty();
+        if let WeightKind::Dual { rule, .. } = kind {
+            rule.prepare(ck.lambda.len(), &mut ck.xi);
+        }
+        // The chunk pass: every chunk's rows, losses, dual step and weighted gradient. The
+        // dual step writes the batch's multipliers in place and keeps their old values in
+        // the chunk's slot, to put back if the step fails.
+        {
+            let net: &M = model;
+            let has_xi = !ck.xi.is_empty();
+            let track = !buf.seen.is_empty();
+            let lambda = Disjoint::new(&mut ck.lambda);
+            let xi = Disjoint::new(&mut ck.xi);
+            let seen = Disjoint::new(&mut buf.seen);
+            let slots = Disjoint::new(&mut buf.slots[..nch]);
+            let chunk = |c: usize| {
+                // SAFETY: each chunk index is visited by exactly one worker per step, and a
+                // batch's indices are distinct (a slice of a permutation: `MiniBatches`
+                // checks every order it is given), so the multipliers, νPI states and
+                // losses of different chunks never alias.
+                let Slot {
+                    cw,
+                    losses,
+                    weights,
+                    lam: lam_old,
+                    xi: xi_old,
+                    status,
+                } = &mut unsafe { slots.range(c..c + 1) }[0];
+                let r = c * CHUNK_ROWS..((c + 1) * CHUNK_ROWS).min(m);
+                let rows = r.len();
+                let ids = &idx[r.clone()];
+                if dual {
+                    for (k, &i) in ids.iter().enumerate() {
+                        if let Some(&j) = ids.get(k + LAMBDA_AHEAD) {
+                            prefetch(unsafe { lambda.get(j) });
+                        }
+                        lam_old[k] = *unsafe { lambda.get(i) };
+                        if has_xi {
+                            xi_old[k] = *unsafe { xi.get(i) };
+                        }
+                    }
+                }
+                *status = net.train_chunk(
+                    view.slice(r),
+                    cw,
+                    &mut losses[..rows],
+                    &mut weights[..rows],
+                    &mut |off, l, w| {
+                        let (mut no_lam, mut no_xi) = (F::zero(), F::zero());
+                        for (k, (wk, &lk)) in w.iter_mut().zip(l).enumerate() {
+                            let i = ids[off + k];
+                            let (lam, x) = match (dual, has_xi) {
+                                (false, _) => (&mut no_lam, &mut no_xi),
+                                (true, false) => (unsafe { lambda.get(i) }, &mut no_xi),
+                                (true, true) => unsafe { (lambda.get(i), xi.get(i)) },
+                            };
+                            *wk = kind.weight(lk, lam, x);
+                        }
+                    },
+                );
+                if track {
+                    for (&i, &l) in ids.iter().zip(&losses[..rows]) {
+                        *unsafe { seen.get(i) } = l;
+                    }
+                }
+            };
+            match team {
+                Some(team) if fan_out => team.run(&|w| share(w, t, nch, 1).for_each(chunk)),
+                None if fan_out => (0..nch).into_par_iter().for_each(chunk),
+                _ => (0..nch).for_each(chunk),
+            }
+        }
+        // Puts back the batch's multipliers (and νPI state) from before the step.
+        let undo_dual = |ck: &mut Checkpoint<F>, slots: &[Slot<F, M::Chunk>]| {
+            if !dual {
+                return;
+            }
+            for (c, sl) in slots.iter().enumerate() {
+                let ids = &idx[c * CHUNK_ROWS..((c + 1) * CHUNK_ROWS).min(m)];
+                for (k, &i) in ids.iter().enumerate() {
+                    ck.lambda[i] = sl.lam[k];
+                    if had_xi {
+                        ck.xi[i] = sl.xi[k];
+                    }
+                }
+            }
+            if !had_xi {
+                ck.xi.clear();
+            }
+        };
+        let slots = &mut buf.slots[..nch];
+        // Errors, then the checks, in chunk order.
+        for c in 0..nch {
+            if let Err(e) = std::mem::replace(&mut slots[c].status, Ok(())) {
+                undo_dual(ck, slots);
+                return Err(e.into());
+            }
+        }
+        let rows_of = |c: usize| ((c + 1) * CHUNK_ROWS).min(m) - c * CHUNK_ROWS;
         let diverged = |ck: &Checkpoint<F>, model: &M, what: &str| {
             let mut last = ck.clone();
             last.params.copy_from_slice(model.params());
@@ -734,64 +819,83 @@ impl Trainer {
                 last_finite: Box::new(last),
             }
         };
-        // Puts back the batch's multipliers and νPI state from before the dual step (a
-        // no-op for methods without multipliers).
-        let undo_dual = |ck: &mut Checkpoint<F>, lam_prev: &[F], xi_prev: &[F]| {
-            if lam_prev.len() == m {
-                for (&i, &l) in idx.iter().zip(lam_prev) {
-                    ck.lambda[i] = l;
-                }
+        let (mut mean, mut max, mut finite) = (0.0, f64::NEG_INFINITY, true);
+        let mut above = 0usize;
+        for (c, sl) in slots.iter().enumerate() {
+            let losses = &sl.losses[..rows_of(c)];
+            finite &= all_finite(losses);
+            for &l in losses {
+                let v = l.to_f64_lossless();
+                mean += v;
+                max = max.max(v);
             }
-            if xi_prev.len() == m {
-                for (&i, &v) in idx.iter().zip(xi_prev) {
-                    ck.xi[i] = v;
-                }
-            } else if !had_xi {
-                // νPI's state was created by this step's dual update.
-                ck.xi.clear();
+            if let WeightKind::Cvar { tau, .. } = kind {
+                above += losses.iter().filter(|&&l| l > tau).count();
             }
-        };
-        if !all_finite(losses) {
+        }
+        if !finite {
+            undo_dual(ck, slots);
             return Err(diverged(ck, model, "non-finite loss"));
         }
-        if !buf.seen.is_empty() {
-            for (&i, &l) in idx.iter().zip(losses.iter()) {
-                buf.seen[i] = l;
+        mean /= m as f64;
+        // The primal step, per range of parameters (concurrently on a team): the chunks'
+        // gradients summed in chunk order, θ backed up, the optimiser's update with the new
+        // moments written out of place. Every operation is element-wise in the parameters,
+        // so the split does not change a bit.
+        let n_params = model.n_params();
+        ck.opt.prepare_next(&mut buf.opt_prev);
+        let grad_ok = AtomicBool::new(true);
+        let step_ok = AtomicBool::new(true);
+        {
+            let slots: &[Slot<F, M::Chunk>] = slots;
+            let (opt, opt_cfg) = (&ck.opt, &p.optimizer);
+            let next = &mut buf.opt_prev;
+            let has_m = !next.m.is_empty();
+            let has_v = !next.v.is_empty();
+            let grad = Disjoint::new(&mut buf.grad);
+            let prev = Disjoint::new(&mut buf.prev);
+            let theta = Disjoint::new(model.params_mut());
+            let nm = Disjoint::new(&mut next.m);
+            let nv = Disjoint::new(&mut next.v);
+            let primal = |r: std::ops::Range<usize>| {
+                // SAFETY: the workers' parameter ranges do not overlap.
+                let (g, pv, th) = unsafe {
+                    (
+                        grad.range(r.clone()),
+                        prev.range(r.clone()),
+                        theta.range(r.clone()),
+                    )
+                };
+                let (m_new, v_new) = unsafe {
+                    (
+                        nm.range(if has_m { r.clone() } else { 0..0 }),
+                        nv.range(if has_v { r.clone() } else { 0..0 }),
+                    )
+                };
+                g.copy_from_slice(&M::chunk_gradient(&slots[0].cw)[r.clone()]);
+                for sl in &slots[1..] {
+                    add_assign(g, &M::chunk_gradient(&sl.cw)[r.clone()]);
+                }
+                if !all_finite(g) {
+                    grad_ok.store(false, Relaxed);
+                }
+                pv.copy_from_slice(th);
+                if !opt.step_range(opt_cfg, lr, r, th, g, m_new, v_new) {
+                    step_ok.store(false, Relaxed);
+                }
+            };
+            match team {
+                Some(team) if fan_out && n_params >= SHARED_STEP_MIN_PARAMS => {
+                    team.run(&|w| primal(share(w, t, n_params, 16)));
+                }
+                _ => primal(0..n_params),
             }
         }
-        let (mut mean, mut max) = (0.0, f64::NEG_INFINITY);
-        for l in losses.iter() {
-            let v = l.to_f64_lossless();
-            mean += v;
-            max = max.max(v);
-        }
-        mean /= m as f64;
-        // Weights, with FL/RFL's dual step, in one pass over the batch.
-        let w = &mut buf.weights[..m];
-        let mut rw = RowWeights::new(kind, idx, ck, (&mut buf.lam_prev, &mut buf.xi_prev), had_xi);
-        for (k, (wk, &l)) in w.iter_mut().zip(losses).enumerate() {
-            *wk = rw.weight(k, l);
-        }
-        let above = rw.above;
-        model.backward(x, &mut buf.ws, w, &mut buf.grad, p.par)?;
         let tau_grad = match kind {
             WeightKind::Cvar { c, .. } => Some(F::one() - F::lit(above as f64) * c),
             _ => None,
         };
-        if !all_finite(&buf.grad) {
-            undo_dual(ck, &buf.lam_prev, &buf.xi_prev);
-            return Err(diverged(ck, model, "non-finite gradient"));
-        }
-        // θ is backed up (one copy); the moments are written out of place into spare
-        // storage and swapped in only when the whole step is finite.
-        buf.prev.copy_from_slice(model.params());
-        let mut ok = ck.opt.step_into(
-            &p.optimizer,
-            lr,
-            model.params_mut(),
-            &buf.grad,
-            &mut buf.opt_prev,
-        );
+        let mut ok = step_ok.into_inner();
         let mut new_tau = ck.tau;
         if let Some(g) = tau_grad {
             let mut t = [ck.tau];
@@ -800,14 +904,15 @@ impl Trainer {
                 .step_into(tau_opt_cfg, lr, &mut t, &[g], &mut buf.tau_opt_prev);
             new_tau = t[0];
         }
-        if !ok {
+        if !grad_ok.into_inner() || !ok {
             model.params_mut().copy_from_slice(&buf.prev);
-            undo_dual(ck, &buf.lam_prev, &buf.xi_prev);
-            return Err(diverged(
-                ck,
-                model,
-                "non-finite parameters after the primal step",
-            ));
+            undo_dual(ck, &buf.slots[..nch]);
+            let what = if all_finite(&buf.grad) {
+                "non-finite parameters after the primal step"
+            } else {
+                "non-finite gradient"
+            };
+            return Err(diverged(ck, model, what));
         }
         std::mem::swap(&mut ck.opt, &mut buf.opt_prev);
         if tau_grad.is_some() {
@@ -869,7 +974,7 @@ impl Trainer {
         &self,
         model: &M,
         ck: &Checkpoint<F>,
-        buf: &mut Buffers<F, M::Workspace>,
+        buf: &mut Buffers<F, M::Workspace, M::Chunk>,
         train: &Dataset<F>,
         validation: Option<&Dataset<F>>,
         lr: f64,
@@ -900,7 +1005,7 @@ impl Trainer {
         &self,
         model: M,
         ck: Checkpoint<F>,
-        mut buf: Buffers<F, M::Workspace>,
+        mut buf: Buffers<F, M::Workspace, M::Chunk>,
         train: &Dataset<F>,
         validation: Option<&Dataset<F>>,
         termination: Termination,
@@ -973,9 +1078,11 @@ impl Trainer {
 /// moments, RNG, reused buffers). Made by [`Trainer::session`].
 pub struct Session<'a, F: Float, M: Model<F>> {
     trainer: &'a Trainer,
+    /// Helper threads for the steps' chunk passes (see [`Team`]).
+    team: Option<Team>,
     model: M,
     ck: Checkpoint<F>,
-    buf: Buffers<F, M::Workspace>,
+    buf: Buffers<F, M::Workspace, M::Chunk>,
     batches: MiniBatches,
     train: &'a Dataset<F>,
     validation: Option<&'a Dataset<F>>,
@@ -1036,6 +1143,7 @@ impl<F: Float, M: Model<F>> Session<'_, F, M> {
                 &mut self.model,
                 ck,
                 &mut self.buf,
+                self.team.as_ref(),
                 self.train,
                 idx,
                 lr,
