@@ -8,7 +8,7 @@ use super::init::{init_layer, rng};
 use super::{Activation, Head, Init, Model, Weigh};
 use crate::data::{BatchView, TargetsRef};
 use crate::linalg::{MatRef, add_assign, axpy_rows, dot_rows, gemm};
-use crate::loss::{binary_cross_entropy, softmax_cross_entropy, squared_error};
+use crate::loss::{softmax_cross_entropy, squared_error};
 use crate::parallel::{CHUNK_ROWS, Par, num_chunks};
 use crate::{Error, Float, Result};
 
@@ -429,13 +429,7 @@ fn loss_chunk<F: Float>(
             }
         }
         (Head::Binary, TargetsRef::Classes(y)) => {
-            for ((l, d), (&z, &t)) in losses
-                .iter_mut()
-                .zip(dout.iter_mut())
-                .zip(out.iter().zip(y))
-            {
-                (*l, *d) = binary_cross_entropy(z, t);
-            }
+            F::binary_cross_entropy_run(out, y, losses, dout);
         }
         (Head::Multiclass(k), TargetsRef::Classes(y)) => {
             for (r, (l, &t)) in losses.iter_mut().zip(y).enumerate() {
