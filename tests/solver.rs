@@ -958,3 +958,74 @@ fn overflowing_multipliers_leave_finite_last_state() {
         assert!(last_finite.opt.m.iter().all(|v| v.is_finite()), "{what}");
     }
 }
+
+/// A step that fails puts everything back: the checkpoint handed back by a divergence is
+/// bit-identical to the state of the same run stopped just before that step, for the
+/// multipliers written in place by every worker of a team as well (νPI state included).
+#[test]
+fn a_failed_step_leaves_exactly_the_state_before_it() {
+    use feasible::parallel::Par;
+    struct StopAt(u64);
+    impl Observer for StopAt {
+        fn on_step(&mut self, info: &StepInfo) -> Control {
+            if info.step >= self.0 {
+                Control::Stop
+            } else {
+                Control::Continue
+            }
+        }
+        fn step_every(&self) -> Option<usize> {
+            Some(1)
+        }
+    }
+    let data = synthetic::dense::<f32>(4000, 100, DenseTask::Binary, 5).unwrap();
+    for par in [Par::Seq, Par::Threads(2)] {
+        for dual in [
+            DualOptimizer::ascent(1e30),
+            DualOptimizer::nupi(1e30, 1.0, 1.0, 0.5),
+        ] {
+            let t = TrainerParams::new(Method::Fl { epsilon: 0.05 })
+                .optimizer(Optimizer::sgd(1e-3))
+                .dual(dual)
+                .batch_size(2000)
+                .epochs(20)
+                .par(par)
+                .check()
+                .unwrap();
+            let net = Network::<f32>::logistic_regression(100);
+            let Err(TrainError::Diverged {
+                last_finite, step, ..
+            }) = t.fit(net.clone(), &data, None)
+            else {
+                panic!("{par:?} {dual:?}: expected divergence");
+            };
+            eprintln!("{par:?} {dual:?}: diverged at step {step}");
+            let mut s = t.session(net, &data, None).unwrap();
+            if step > 0 {
+                s.run_epoch(&mut StopAt(step)).unwrap();
+                while s.checkpoint().step < step {
+                    s.run_epoch(&mut StopAt(step)).unwrap();
+                }
+            }
+            let want = s.checkpoint();
+            assert_eq!(want.step, step);
+            let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+            assert_eq!(
+                bits(&last_finite.params),
+                bits(&want.params),
+                "{par:?} {dual:?}"
+            );
+            assert_eq!(
+                bits(&last_finite.lambda),
+                bits(&want.lambda),
+                "{par:?} {dual:?}"
+            );
+            assert_eq!(bits(&last_finite.xi), bits(&want.xi), "{par:?} {dual:?}");
+            assert_eq!(
+                bits(&last_finite.opt.m),
+                bits(&want.opt.m),
+                "{par:?} {dual:?}"
+            );
+        }
+    }
+}

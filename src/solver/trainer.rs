@@ -336,6 +336,8 @@ struct Slot<F, C> {
     weights: Vec<F>,
     lam: Vec<F>,
     xi: Vec<F>,
+    /// Rows whose dual step ran this step (the ones to undo if the step fails).
+    weighed: usize,
     status: Result<()>,
 }
 
@@ -416,9 +418,6 @@ impl<F: Float> WeightKind<F> {
         }
     }
 }
-
-/// Samples ahead whose multiplier the gather of the batch's `λ` prefetches.
-const LAMBDA_AHEAD: usize = 16;
 
 /// Hints the CPU to fetch the cache line of `v` (no effect on results; a no-op off x86-64).
 #[inline(always)]
@@ -640,6 +639,7 @@ impl Trainer {
             weights: vec![F::zero(); CHUNK_ROWS],
             lam: vec![F::zero(); CHUNK_ROWS],
             xi: vec![F::zero(); CHUNK_ROWS],
+            weighed: 0,
             status: Ok(()),
         };
         let buf = Buffers {
@@ -736,20 +736,18 @@ impl Trainer {
                     weights,
                     lam: lam_old,
                     xi: xi_old,
+                    weighed,
                     status,
                 } = &mut unsafe { slots.range(c..c + 1) }[0];
+                *weighed = 0;
                 let r = c * CHUNK_ROWS..((c + 1) * CHUNK_ROWS).min(m);
                 let rows = r.len();
                 let ids = &idx[r.clone()];
                 if dual {
-                    for (k, &i) in ids.iter().enumerate() {
-                        if let Some(&j) = ids.get(k + LAMBDA_AHEAD) {
-                            prefetch(unsafe { lambda.get(j) });
-                        }
-                        lam_old[k] = *unsafe { lambda.get(i) };
-                        if has_xi {
-                            xi_old[k] = *unsafe { xi.get(i) };
-                        }
+                    // The batch's multipliers are scattered over all `n`: ask for them
+                    // now, so they have arrived by the time the losses are known.
+                    for &i in ids {
+                        prefetch(unsafe { lambda.get(i) });
                     }
                 }
                 *status = net.train_chunk(
@@ -766,8 +764,12 @@ impl Trainer {
                                 (true, false) => (unsafe { lambda.get(i) }, &mut no_xi),
                                 (true, true) => unsafe { (lambda.get(i), xi.get(i)) },
                             };
+                            // The values before the dual step, to put back on failure.
+                            lam_old[off + k] = *lam;
+                            xi_old[off + k] = *x;
                             *wk = kind.weight(lk, lam, x);
                         }
+                        *weighed = off + l.len();
                     },
                 );
                 if track {
@@ -789,7 +791,7 @@ impl Trainer {
             }
             for (c, sl) in slots.iter().enumerate() {
                 let ids = &idx[c * CHUNK_ROWS..((c + 1) * CHUNK_ROWS).min(m)];
-                for (k, &i) in ids.iter().enumerate() {
+                for (k, &i) in ids[..sl.weighed].iter().enumerate() {
                     ck.lambda[i] = sl.lam[k];
                     if had_xi {
                         ck.xi[i] = sl.xi[k];
