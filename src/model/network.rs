@@ -7,7 +7,7 @@ use rayon::prelude::*;
 use super::init::{init_layer, rng};
 use super::{Activation, Head, Init, Model, Weigh};
 use crate::data::{BatchView, TargetsRef};
-use crate::linalg::{MatRef, add_assign, axpy_rows, dot_rows, gemm};
+use crate::linalg::{MatRef, THIN, add_assign, axpy_rows, gemm, thin_inner, thin_outer};
 use crate::loss::{softmax_cross_entropy, squared_error};
 use crate::parallel::{CHUNK_ROWS, Par, num_chunks};
 use crate::{Error, Float, Result};
@@ -303,6 +303,10 @@ struct ChunkWs<F> {
     delta_next: Vec<F>,
     /// This chunk's partial gradient.
     grad: Vec<F>,
+    /// Scratch of the thin-layer products: one column of a chunk matrix, and the
+    /// transposed weights of a thin layer.
+    col: Vec<F>,
+    wt: Vec<F>,
 }
 
 impl<F: Float> ChunkWs<F> {
@@ -323,6 +327,8 @@ impl<F: Float> ChunkWs<F> {
             delta: vec![F::zero(); CHUNK_ROWS * mw],
             delta_next: vec![F::zero(); CHUNK_ROWS * mw],
             grad: vec![F::zero(); net.params.len()],
+            col: vec![F::zero(); CHUNK_ROWS],
+            wt: vec![F::zero(); THIN * mw],
         }
     }
 
@@ -388,24 +394,39 @@ fn forward_chunk<F: Float>(net: &Network<F>, x: &[F], rows: usize, cw: &mut Chun
         let b = &net.params[ly.b..ly.b + fo];
         let input: &[F] = if l == 0 { x } else { &cw.a[l - 1][..rows * fi] };
         let z = &mut cw.z[l][..rows * fo];
-        if fo == 1 {
-            // A GEMV shape: row dot products beat a GEMM call.
-            dot_rows(&input[..rows * fi], w, b[0], z);
+        if fo <= THIN {
+            // A thin output (one value, two logits): dot products with W's columns.
+            transpose_into(w, fi, fo, &mut cw.wt);
+            thin_outer(&input[..rows * fi], &cw.wt[..fi * fo], fo, Some(b), z);
         } else {
             for zr in z.chunks_exact_mut(fo) {
                 zr.copy_from_slice(b);
             }
-            gemm(
-                F::one(),
-                MatRef::new(input, rows, fi),
-                MatRef::new(w, fi, fo),
-                F::one(),
-                z,
-            );
+            if fi <= THIN {
+                // A thin input (2-D points): row updates instead of a packed GEMM.
+                thin_inner(&input[..rows * fi], fi, w, z);
+            } else {
+                gemm(
+                    F::one(),
+                    MatRef::new(input, rows, fi),
+                    MatRef::new(w, fi, fo),
+                    F::one(),
+                    z,
+                );
+            }
         }
         if l < last {
             net.activation
                 .apply_slice(&cw.z[l][..rows * fo], &mut cw.a[l][..rows * fo]);
+        }
+    }
+}
+
+/// Writes the transpose of the row-major `rows × cols` matrix `m` into `out`.
+fn transpose_into<F: Float>(m: &[F], rows: usize, cols: usize, out: &mut [F]) {
+    for (i, mr) in m.chunks_exact(cols).take(rows).enumerate() {
+        for (j, &v) in mr.iter().enumerate() {
+            out[j * rows + i] = v;
         }
     }
 }
@@ -460,6 +481,8 @@ fn backward_chunk<F: Float>(
         delta,
         delta_next,
         grad,
+        col,
+        wt,
     } = cw;
     for r in 0..rows {
         let wr = weights[r];
@@ -482,25 +505,53 @@ fn backward_chunk<F: Float>(
             }
             gb[0] = sb;
         } else {
-            gemm(
-                F::one(),
-                MatRef::new(input, rows, fi).t(),
-                MatRef::new(d, rows, fo),
-                F::zero(),
-                gw,
-            );
+            if fo <= THIN {
+                // gWᵀ row j = Σ_r d[r, j] x_r: weighted row sums, one per output.
+                let gt = &mut wt[..fo * fi];
+                gt.iter_mut().for_each(|g| *g = F::zero());
+                for (j, gj) in gt.chunks_exact_mut(fi).enumerate() {
+                    for (c, dr) in col.iter_mut().zip(d.chunks_exact(fo)) {
+                        *c = dr[j];
+                    }
+                    axpy_rows(Some(&col[..rows]), input, rows, gj);
+                }
+                for (i, gr) in gw.chunks_exact_mut(fo).enumerate() {
+                    for (j, g) in gr.iter_mut().enumerate() {
+                        *g = gt[j * fi + i];
+                    }
+                }
+            } else if fi <= THIN {
+                // gW row p = Σ_r x[r, p] d_r: weighted row sums of the deltas.
+                gw.iter_mut().for_each(|g| *g = F::zero());
+                for (p, gp) in gw.chunks_exact_mut(fo).enumerate() {
+                    for (c, xr) in col.iter_mut().zip(input.chunks_exact(fi)) {
+                        *c = xr[p];
+                    }
+                    axpy_rows(Some(&col[..rows]), d, rows, gp);
+                }
+            } else {
+                gemm(
+                    F::one(),
+                    MatRef::new(input, rows, fi).t(),
+                    MatRef::new(d, rows, fo),
+                    F::zero(),
+                    gw,
+                );
+            }
             gb.copy_from_slice(&d[..fo]);
             axpy_rows(None, &d[fo..], rows - 1, gb);
         }
         if l > 0 {
             let w = &net.params[ly.w..ly.b];
             let nd = &mut delta_next[..rows * fi];
-            if fo == 1 {
-                for (r, ndr) in nd.chunks_exact_mut(fi).enumerate() {
-                    for (o, &wv) in ndr.iter_mut().zip(w) {
-                        *o = d[r] * wv;
-                    }
-                }
+            if fo <= THIN {
+                // δW ᵀ with a thin δ: row updates with W's columns.
+                transpose_into(w, fi, fo, wt);
+                nd.iter_mut().for_each(|v| *v = F::zero());
+                thin_inner(d, fo, &wt[..fo * fi], nd);
+            } else if fi <= THIN {
+                // A thin result: dot products with W's rows.
+                thin_outer(d, w, fi, None, nd);
             } else {
                 gemm(
                     F::one(),
