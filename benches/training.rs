@@ -23,6 +23,20 @@ fn quiet(p: TrainerParams) -> TrainerParams {
 /// (setup and the final report are not timed).
 const ENDLESS: usize = 1 << 40;
 
+/// Asks for every cache line of `row` (a hint; x86-64 only).
+fn prefetch_row(row: &[f32]) {
+    #[cfg(target_arch = "x86_64")]
+    for off in (0..row.len()).step_by(16) {
+        // SAFETY: a prefetch never faults; the address lies inside `row`.
+        unsafe {
+            use std::arch::x86_64::{_MM_HINT_T0, _mm_prefetch};
+            _mm_prefetch::<_MM_HINT_T0>(row.as_ptr().add(off).cast::<i8>());
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = row;
+}
+
 fn logreg(c: &mut Criterion) {
     let data = synthetic::dense::<f32>(200_000, 100, DenseTask::Binary, 1234).unwrap();
     let mut g = c.benchmark_group("logreg_epoch");
@@ -38,6 +52,65 @@ fn logreg(c: &mut Criterion) {
                 }
             }
             black_box(acc.iter().sum::<f32>())
+        })
+    });
+    // The same sum over the rows in a shuffled order (an epoch reads them that way), on
+    // one thread and split over two: the floor of any shuffled epoch.
+    let d = data.n_features();
+    let mut perm: Vec<usize> = (0..data.n_samples()).collect();
+    {
+        use rand::seq::SliceRandom;
+        perm.shuffle(&mut rand_xoshiro::Xoshiro256PlusPlus::seed_from_u64(9));
+    }
+    let sum_rows = |rows: &[usize]| {
+        let x = data.x_slice();
+        let mut acc = [0.0f32; 16];
+        for (k, &i) in rows.iter().enumerate() {
+            // The training pass prefetches rows ahead; so does its floor.
+            if let Some(&j) = rows.get(k + 8) {
+                prefetch_row(&x[j * d..(j + 1) * d]);
+            }
+            let mut it = x[i * d..(i + 1) * d].chunks_exact(16);
+            for ch in &mut it {
+                for j in 0..16 {
+                    acc[j] += ch[j];
+                }
+            }
+            for (a, v) in acc.iter_mut().zip(it.remainder()) {
+                *a += v;
+            }
+        }
+        acc.iter().sum::<f32>()
+    };
+    g.bench_function("floor_sum_x_shuffled_rows", |b| {
+        b.iter(|| black_box(sum_rows(&perm)))
+    });
+    g.bench_function("floor_sum_x_2_threads", |b| {
+        b.iter(|| {
+            let x = data.x_slice();
+            let (x0, x1) = x.split_at(x.len() / 2 / 16 * 16);
+            let sum = |x: &[f32]| {
+                let mut acc = [0.0f32; 16];
+                for ch in x.chunks_exact(16) {
+                    for j in 0..16 {
+                        acc[j] += ch[j];
+                    }
+                }
+                acc.iter().sum::<f32>()
+            };
+            black_box(std::thread::scope(|s| {
+                let h = s.spawn(|| sum(x1));
+                sum(x0) + h.join().unwrap_or(0.0)
+            }))
+        })
+    });
+    g.bench_function("floor_sum_x_shuffled_rows_2_threads", |b| {
+        b.iter(|| {
+            let (p0, p1) = perm.split_at(perm.len() / 2);
+            black_box(std::thread::scope(|s| {
+                let h = s.spawn(|| sum_rows(p1));
+                sum_rows(p0) + h.join().unwrap_or(0.0)
+            }))
         })
     });
     for (name, method) in [("erm", Method::Erm), ("fl", Method::Fl { epsilon: 0.3 })] {

@@ -6,6 +6,11 @@
 //! per-sample weights `w_i`. ERM calls it with `w_i = 1/n`, Feasible Learning with the
 //! multipliers `λ_i`, CVaR and CSERM with their own weights: one backward pass serves all.
 //!
+//! The solver itself drives a model chunk by chunk through [`Model::train_chunk`]: one
+//! fused pass over at most 128 rows (gathered by the model from a [`BatchView`]) that
+//! computes the losses, lets the solver weigh each row from its loss (the dual step), and
+//! writes the chunk's weighted gradient — so a thread touches its rows once per step.
+//!
 //! The one concrete model, [`Network`], covers the four families:
 //!
 //! | constructor | layers | head / loss |

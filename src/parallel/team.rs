@@ -1,26 +1,4 @@
 //! [`Team`]: worker threads kept alive across training steps.
-//!
-//! A training step on a mini-batch is short (tens of microseconds for a linear model), and
-//! waking a sleeping thread pool for each one costs a good part of that. A team's helpers
-//! instead wait for the next job spinning for a short while, then sleeping, so that
-//! back-to-back steps hand work over in well under a microsecond, while an idle team costs
-//! nothing.
-//!
-//! [`Team::run`] calls `job(w)` once for every worker `w` in `0..size` — `w = 0` on the
-//! calling thread — and returns when all are done. Which work a worker does must be a
-//! function of `w` alone (a fixed share of chunks), never of timing: results then do not
-//! depend on the team's size or on scheduling.
-//!
-//! ```
-//! use std::sync::atomic::{AtomicUsize, Ordering};
-//! use feasible::parallel::Team;
-//! let team = Team::new(3);
-//! let sum = AtomicUsize::new(0);
-//! for _ in 0..100 {
-//!     team.run(&|w| { sum.fetch_add(w + 1, Ordering::Relaxed); });
-//! }
-//! assert_eq!(sum.into_inner(), 100 * (1 + 2 + 3));
-//! ```
 
 use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU64, AtomicUsize, Ordering::*};
@@ -52,7 +30,29 @@ struct Shared {
     wake: Condvar,
 }
 
-/// Worker threads kept alive across steps; see the [module docs](self).
+/// Worker threads kept alive across training steps.
+///
+/// A training step on a mini-batch is short (tens of microseconds for a linear model), and
+/// waking a sleeping thread pool for each one costs a good part of that. A team's helpers
+/// instead wait for the next job spinning for a short while (50 µs), then yielding, then
+/// sleeping, so that back-to-back steps hand work over in about a microsecond (measured
+/// round trip on the 2-core VM of `docs/benchmarks.md`), while an idle team costs nothing.
+///
+/// [`Team::run`] calls `job(w)` once for every worker `w` in `0..size` — `w = 0` on the
+/// calling thread — and returns when all are done. Which work a worker does must be a
+/// function of `w` alone (a fixed share of chunks), never of timing: results then do not
+/// depend on the team's size or on scheduling.
+///
+/// ```
+/// use std::sync::atomic::{AtomicUsize, Ordering};
+/// use feasible::parallel::Team;
+/// let team = Team::new(3);
+/// let sum = AtomicUsize::new(0);
+/// for _ in 0..100 {
+///     team.run(&|w| { sum.fetch_add(w + 1, Ordering::Relaxed); });
+/// }
+/// assert_eq!(sum.into_inner(), 100 * (1 + 2 + 3));
+/// ```
 pub struct Team {
     size: usize,
     shared: Arc<Shared>,
