@@ -208,3 +208,23 @@ fn early_stop_without_an_epsilon_is_rejected() {
             .is_ok()
     );
 }
+
+/// An unwrapped divergence prints a few lines: the checkpoint's vectors are abbreviated.
+#[test]
+fn checkpoint_debug_output_is_short() {
+    use feasible::data::synthetic::{self, DenseTask};
+    use feasible::model::Network;
+    use feasible::solver::{Method, Optimizer, TrainerParams};
+    let data = synthetic::dense::<f32>(5000, 20, DenseTask::Binary, 1).unwrap();
+    let t = TrainerParams::new(Method::Fl { epsilon: 0.1 })
+        .optimizer(Optimizer::sgd(0.1))
+        .epochs(1)
+        .check()
+        .unwrap();
+    let s = t
+        .session(Network::<f32>::logistic_regression(20), &data, None)
+        .unwrap();
+    let text = format!("{:?}", s.checkpoint());
+    assert!(text.len() < 1000, "{} characters", text.len());
+    assert!(text.contains("(5000 values)"), "{text}");
+}

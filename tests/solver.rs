@@ -1029,3 +1029,28 @@ fn a_failed_step_leaves_exactly_the_state_before_it() {
         }
     }
 }
+
+/// The evaluation pass reads accuracy off the forward pass's outputs: the same figure as
+/// predicting, for binary and multiclass heads, across evaluation blocks.
+#[test]
+fn one_pass_accuracy_equals_prediction_accuracy() {
+    use feasible::model::Init;
+    use feasible::parallel::Par;
+    use feasible::solver::eval;
+    let bin = synthetic::dense::<f32>(9000, 12, DenseTask::Binary, 21).unwrap();
+    let mc = synthetic::dense::<f32>(9000, 12, DenseTask::Multiclass(4), 22).unwrap();
+    for (data, head) in [(&bin, Head::Binary), (&mc, Head::Multiclass(4))] {
+        let net = Mlp::new(12, head)
+            .hidden(&[8])
+            .init(Init::TorchDefault)
+            .seed(3)
+            .build::<f32>()
+            .unwrap();
+        let mut ws = net.workspace();
+        let (losses, acc) = eval::losses_and_accuracy(&net, data, &mut ws, Par::Seq).unwrap();
+        let want = eval::accuracy(&net, data).unwrap().unwrap();
+        assert_eq!(acc, Some(want), "{head:?}");
+        assert!(want > 0.0 && want < 1.0);
+        assert_eq!(losses, eval::losses(&net, data, &mut ws, Par::Seq).unwrap());
+    }
+}

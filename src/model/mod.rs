@@ -112,6 +112,24 @@ impl Head {
 /// weights of the chunk's rows `offset..offset + losses.len()` from their losses.
 pub type Weigh<'a, F> = dyn FnMut(usize, &[F], &mut [F]) + 'a;
 
+/// The class a classifier's outputs predict: logit `> 0` for one output (binary),
+/// otherwise the first largest logit.
+#[inline]
+pub(crate) fn class_of<F: Float>(out: &[F]) -> usize {
+    match out {
+        [z] => usize::from(*z > F::zero()),
+        _ => {
+            out.iter()
+                .enumerate()
+                .fold(
+                    (0, F::neg_infinity()),
+                    |b, (c, &v)| if v > b.1 { (c, v) } else { b },
+                )
+                .0
+        }
+    }
+}
+
 /// What [`Model::predict`] returns.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Predictions<F> {
@@ -231,6 +249,14 @@ pub trait Model<F: Float>: Clone + Send + Sync {
     /// The gradient the last [`train_chunk`](Model::train_chunk) on `cw` wrote.
     fn chunk_gradient(cw: &Self::Chunk) -> &[F];
 
+    /// How many rows of the last [`forward`](Model::forward) batch a classifier gets
+    /// right (`labels` are that batch's labels), read from the outputs the forward pass
+    /// kept — the same decision rule as [`predict`](Model::predict), without a second
+    /// pass. `None` when the model does not keep its outputs (callers then predict).
+    fn count_correct(&self, _ws: &Self::Workspace, _labels: &[usize]) -> Option<usize> {
+        None
+    }
+
     /// Raw outputs (values or logits), `n × n_outputs`.
     fn outputs(&self, x: ArrayView2<'_, F>) -> Result<Array2<F>>;
 
@@ -239,23 +265,9 @@ pub trait Model<F: Float>: Clone + Send + Sync {
         let out = self.outputs(x)?;
         Ok(match self.head() {
             Head::Regression => Predictions::Values(out.column(0).to_vec()),
-            Head::Binary => Predictions::Classes(
-                out.column(0)
-                    .iter()
-                    .map(|&z| usize::from(z > F::zero()))
-                    .collect(),
-            ),
-            Head::Multiclass(_) => Predictions::Classes(
+            Head::Binary | Head::Multiclass(_) => Predictions::Classes(
                 out.outer_iter()
-                    .map(|r| {
-                        r.iter()
-                            .enumerate()
-                            .fold(
-                                (0, F::neg_infinity()),
-                                |b, (c, &v)| if v > b.1 { (c, v) } else { b },
-                            )
-                            .0
-                    })
+                    .map(|r| class_of(r.as_slice().expect("fresh array is contiguous")))
                     .collect(),
             ),
         })

@@ -751,6 +751,24 @@ impl<F: Float> Model<F> for Network<F> {
         Ok(())
     }
 
+    fn count_correct(&self, ws: &NetworkWorkspace<F>, labels: &[usize]) -> Option<usize> {
+        let k = self.head.n_outputs();
+        let last = self.layers.len() - 1;
+        if !self.head.is_classifier() || labels.len() != ws.rows || ws.chunks.is_empty() {
+            return None;
+        }
+        let mut hits = 0;
+        for (c, ys) in labels.chunks(CHUNK_ROWS).enumerate() {
+            let out = &ws.chunks.get(c)?.z.get(last)?[..ys.len() * k];
+            hits += out
+                .chunks_exact(k)
+                .zip(ys)
+                .filter(|(o, y)| super::class_of(o) == **y)
+                .count();
+        }
+        Some(hits)
+    }
+
     type Chunk = NetworkChunk<F>;
 
     fn chunk_workspace(&self) -> NetworkChunk<F> {

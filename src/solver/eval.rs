@@ -25,6 +25,36 @@ pub fn losses<F: Float, M: Model<F>>(
     Ok(out)
 }
 
+/// Per-sample losses and the classification accuracy (`None` for regression) of `model`
+/// on all of `data`, from one forward pass per block when the model keeps its outputs
+/// ([`Model::count_correct`]), else with a prediction pass.
+pub fn losses_and_accuracy<F: Float, M: Model<F>>(
+    model: &M,
+    data: &Dataset<F>,
+    ws: &mut M::Workspace,
+    par: Par,
+) -> Result<(Vec<F>, Option<f64>)> {
+    let mut out = vec![F::zero(); data.n_samples()];
+    let mut hits = Some(0usize);
+    for (rows, x, y) in blocks(data) {
+        model.forward(x, y, ws, &mut out[rows], par)?;
+        hits = match (hits, y) {
+            (Some(h), TargetsRef::Classes(labels)) => {
+                model.count_correct(ws, labels).map(|c| h + c)
+            }
+            _ => None,
+        };
+    }
+    let acc = match (data.targets(), hits) {
+        (Targets::Real(_), _) => None,
+        (Targets::Classes { labels, .. }, Some(h)) if model.head().is_classifier() => {
+            Some(h as f64 / labels.len() as f64)
+        }
+        _ => accuracy(model, data)?,
+    };
+    Ok((out, acc))
+}
+
 /// Classification accuracy of `model` on `data` (`None` for regression).
 pub fn accuracy<F: Float, M: Model<F>>(model: &M, data: &Dataset<F>) -> Result<Option<f64>> {
     let Targets::Classes { labels, .. } = data.targets() else {

@@ -247,7 +247,10 @@ pub struct Trainer {
 
 /// Everything needed to continue a run exactly: parameters, multipliers, optimiser
 /// moments, the RNG position and batch order, the epoch, and the history so far.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+///
+/// Its `Debug` output abbreviates the per-sample and per-parameter vectors (a divergence
+/// error that is unwrapped prints a few lines, not millions of numbers).
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
 #[serde(bound = "")]
 pub struct Checkpoint<F: Float> {
     /// Epochs completed.
@@ -272,6 +275,42 @@ pub struct Checkpoint<F: Float> {
     pub order: Vec<usize>,
     /// Epoch records so far.
     pub history: Vec<EpochRecord>,
+}
+
+/// The first few values of a long vector and its length, for `Debug` output.
+struct Abbrev<'a, T>(&'a [T]);
+
+impl<T: std::fmt::Debug> std::fmt::Debug for Abbrev<'_, T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        const SHOWN: usize = 4;
+        let mut l = f.debug_list();
+        l.entries(self.0.iter().take(SHOWN));
+        if self.0.len() > SHOWN {
+            l.entry(&format_args!("… ({} values)", self.0.len()));
+        }
+        l.finish()
+    }
+}
+
+impl<F: Float> std::fmt::Debug for Checkpoint<F> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Checkpoint")
+            .field("epoch", &self.epoch)
+            .field("step", &self.step)
+            .field("params", &Abbrev(&self.params))
+            .field("tau", &self.tau)
+            .field("lambda", &Abbrev(&self.lambda))
+            .field("xi", &Abbrev(&self.xi))
+            .field("opt.t", &self.opt.t)
+            .field("opt.m", &Abbrev(&self.opt.m))
+            .field("opt.v", &Abbrev(&self.opt.v))
+            .field("order", &Abbrev(&self.order))
+            .field(
+                "history",
+                &format_args!("{} epoch records", self.history.len()),
+            )
+            .finish_non_exhaustive()
+    }
 }
 
 /// Training failed after it started: a non-finite loss, gradient or parameter.
@@ -937,7 +976,7 @@ impl Trainer {
         data: &Dataset<F>,
         ws: &mut M::Workspace,
     ) -> Result<(Vec<F>, LossSummary), TrainError<F>> {
-        let l = eval::losses(model, data, ws, self.p.par)?;
+        let (l, acc) = eval::losses_and_accuracy(model, data, ws, self.p.par)?;
         if l.iter().any(|v| !v.is_finite()) {
             let mut last = ck.clone();
             last.params.copy_from_slice(model.params());
@@ -948,8 +987,7 @@ impl Trainer {
                 last_finite: Box::new(last),
             });
         }
-        let s = LossSummary::from_losses(&to_f64(&l), self.p.epsilon())?
-            .with_accuracy(eval::accuracy(model, data)?);
+        let s = LossSummary::from_losses(&to_f64(&l), self.p.epsilon())?.with_accuracy(acc);
         Ok((l, s))
     }
 
