@@ -511,3 +511,35 @@ fn header_declared_or_detected() {
     assert_eq!(n_samples(&declared_no), Some(4));
     assert_eq!(n_samples(&declared_yes), Some(3));
 }
+
+/// `--threads` changes who computes, not what: the saved models are identical.
+#[test]
+fn thread_count_does_not_change_the_model() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = |n: &str| {
+        let out = dir.path().join(format!("m{n}.json"));
+        ok(&[
+            "train",
+            "--data",
+            "builtin:digits",
+            "--model",
+            "mlp:64",
+            "--batch-size",
+            "256",
+            "--epochs",
+            "2",
+            "--threads",
+            n,
+            "--output",
+            s(&out),
+            "--quiet",
+        ]);
+        let v: Value = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+        v["parameters"].clone()
+    };
+    let one = model("1");
+    assert!(one.as_array().is_some_and(|p| !p.is_empty()), "{one}");
+    assert_eq!(one, model("3"));
+    let out = run(&["train", "--data", "builtin:digits", "--threads", "0"]);
+    assert_eq!(out.status.code(), Some(2));
+}

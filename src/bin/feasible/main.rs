@@ -259,6 +259,10 @@ pub struct TrainArgs {
     /// Seed of initialisation, batch order and validation split.
     #[arg(long, value_name = "N", default_value_t = 0)]
     pub seed: u64,
+    /// Threads for training steps [default: all cores, or RAYON_NUM_THREADS]; results do
+    /// not depend on it.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub threads: Option<u32>,
     /// Do not standardise features (and the regression target).
     #[arg(long)]
     pub no_standardize: bool,

@@ -107,6 +107,9 @@ fn trainer_params(a: &TrainArgs, epsilon: f64) -> Result<TrainerParams, CliError
         .dual_lr(a.dual_lr)
         .epochs(a.epochs)
         .seed(a.seed);
+    if let Some(n) = a.threads {
+        p = p.par(feasible::parallel::Par::Threads(n as usize));
+    }
     p = if a.full_batch {
         p.full_batch()
     } else {
