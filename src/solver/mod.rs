@@ -34,6 +34,7 @@ pub mod eval;
 mod method;
 mod observe;
 mod optim;
+mod step;
 mod trainer;
 
 pub use dual::{DualOptimizer, dual_step};

@@ -1,21 +1,21 @@
-use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
-
 use rand::SeedableRng;
 use rand_xoshiro::Xoshiro256PlusPlus;
 use serde::{Deserialize, Serialize};
 
-use super::dual::{DualOptimizer, DualRule};
+use super::dual::DualOptimizer;
 use super::eval;
 use super::method::Method;
 use super::observe::{Control, EpochRecord, NoObserver, Observer, StepInfo, Termination};
-use super::optim::{Optimizer, OptimizerState, Schedule, all_finite};
-use rayon::prelude::*;
+use super::optim::{Optimizer, OptimizerState, Schedule};
+use super::step::{
+    ROW_OVERHEAD, Runner, SHARED_STEP_MIN_PARAMS, Samples, Slot, WeightKind, batch_stats,
+    chunk_pass, primal_pass, undo_dual,
+};
 
 use crate::data::{BatchView, Dataset, MiniBatches};
-use crate::linalg::add_assign;
 use crate::metrics::{FeasibilityReport, LossSummary, MultiplierStats, pairwise_sum};
 use crate::model::Model;
-use crate::parallel::{CHUNK_ROWS, Disjoint, Par, Team, num_chunks, share};
+use crate::parallel::{Par, Team, num_chunks};
 use crate::{Error, Float, Result};
 
 /// When the primal step sees the multipliers.
@@ -365,25 +365,10 @@ pub struct Fit<F: Float, M> {
     pub checkpoint: Checkpoint<F>,
 }
 
-/// One chunk's share of a step: the model's chunk workspace and the chunk's losses,
-/// weights and dual state (the batch's multipliers and νPI state, read from the
-/// checkpoint before the chunk pass, updated there, and written back only when the whole
-/// step succeeded: a failed step leaves `λ` as it was).
-struct Slot<F, C> {
-    cw: C,
-    losses: Vec<F>,
-    weights: Vec<F>,
-    lam: Vec<F>,
-    xi: Vec<F>,
-    /// Rows whose dual step ran this step (the ones to undo if the step fails).
-    weighed: usize,
-    status: Result<()>,
-}
-
 /// Reused buffers of one run: nothing is allocated per step.
 struct Buffers<F: Float, W, C> {
     /// One slot per chunk of the largest batch; in a step, each chunk's worker takes its
-    /// slot (see [`Disjoint`]).
+    /// slot.
     slots: Vec<Slot<F, C>>,
     eval_ws: W,
     grad: Vec<F>,
@@ -395,91 +380,6 @@ struct Buffers<F: Float, W, C> {
     opt_prev: OptimizerState<F>,
     tau_opt_prev: OptimizerState<F>,
 }
-
-/// How a method weighs a sample from its own loss (constants converted once per step).
-#[derive(Clone, Copy, Debug)]
-enum WeightKind<F> {
-    /// ERM: `1/m`.
-    Const(F),
-    /// CSERM: `2[ℓ − ε]₊/m`.
-    Hinge { two_m: F, eps: F },
-    /// CVaR: `1{ℓ > τ}/((1 − β) m)`.
-    Cvar { tau: F, c: F },
-    /// FL/RFL: the dual step, then `λ_i` (alternating) or the `λ_i` from before it.
-    Dual {
-        rule: DualRule<F>,
-        simultaneous: bool,
-    },
-}
-
-impl<F: Float> WeightKind<F> {
-    fn new(p: &TrainerParams, m: usize, tau: F) -> Self {
-        match p.method {
-            Method::Erm => WeightKind::Const(F::lit(1.0 / m as f64)),
-            Method::Cserm { epsilon } => WeightKind::Hinge {
-                two_m: F::lit(2.0 / m as f64),
-                eps: F::lit(epsilon),
-            },
-            Method::Cvar { beta } => WeightKind::Cvar {
-                tau,
-                c: F::lit(1.0 / ((1.0 - beta) * m as f64)),
-            },
-            Method::Fl { epsilon } => WeightKind::Dual {
-                rule: DualRule::new(&p.dual, epsilon, None),
-                simultaneous: p.order == DualOrder::Simultaneous,
-            },
-            Method::Rfl { epsilon, alpha } => WeightKind::Dual {
-                rule: DualRule::new(&p.dual, epsilon, Some(alpha)),
-                simultaneous: p.order == DualOrder::Simultaneous,
-            },
-        }
-    }
-
-    /// The weight of a sample with loss `l`; for FL/RFL this is where the sample's dual
-    /// step happens, on its multiplier `lam` and νPI state `xi`.
-    #[inline(always)]
-    fn weight(&self, l: F, lam: &mut F, xi: &mut F) -> F {
-        match *self {
-            WeightKind::Const(w) => w,
-            WeightKind::Hinge { two_m, eps } => two_m * (l - eps).max(F::zero()),
-            WeightKind::Cvar { tau, c } => {
-                if l > tau {
-                    c
-                } else {
-                    F::zero()
-                }
-            }
-            WeightKind::Dual { rule, simultaneous } => {
-                let old = *lam;
-                rule.update_one(l, lam, xi);
-                if simultaneous { old } else { *lam }
-            }
-        }
-    }
-}
-
-/// Hints the CPU to fetch the cache line of `v` (no effect on results; a no-op off x86-64).
-#[inline(always)]
-fn prefetch<T>(v: &T) {
-    #[cfg(target_arch = "x86_64")]
-    // SAFETY: a prefetch is a hint: it never faults and has no architectural effect.
-    #[allow(unused_unsafe)]
-    unsafe {
-        use std::arch::x86_64::{_MM_HINT_T0, _mm_prefetch};
-        _mm_prefetch::<_MM_HINT_T0>((v as *const T).cast::<i8>());
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    let _ = v;
-}
-
-/// Parameters from which a team shares the primal step: below, handing the update over
-/// costs more than halving it saves.
-const SHARED_STEP_MIN_PARAMS: usize = 1 << 14;
-
-/// Work per row that a chunk of the fused pass does besides the model's multiply-adds
-/// (reading a random row from memory, the loss, the dual step), in the units of
-/// [`Par::fan_out`].
-const ROW_OVERHEAD: usize = 64;
 
 fn to_f64<F: Float>(v: &[F]) -> Vec<f64> {
     v.iter().map(|x| x.to_f64_lossless()).collect()
@@ -672,17 +572,10 @@ impl Trainer {
             },
         };
         let bmax = batches.batch_size();
-        let slot = || Slot {
-            cw: model.chunk_workspace(),
-            losses: vec![F::zero(); CHUNK_ROWS],
-            weights: vec![F::zero(); CHUNK_ROWS],
-            lam: vec![F::zero(); CHUNK_ROWS],
-            xi: vec![F::zero(); CHUNK_ROWS],
-            weighed: 0,
-            status: Ok(()),
-        };
         let buf = Buffers {
-            slots: (0..num_chunks(bmax)).map(|_| slot()).collect(),
+            slots: (0..num_chunks(bmax))
+                .map(|_| Slot::new(model.chunk_workspace()))
+                .collect(),
             eval_ws: model.workspace(),
             grad: vec![F::zero(); n_params],
             prev: vec![F::zero(); n_params],
@@ -714,10 +607,10 @@ impl Trainer {
         })
     }
 
-    /// One step on the batch `idx`: a fused pass over its chunks (concurrently when the
-    /// batch is large enough: rows, losses, the dual step, the weighted gradient), then in
-    /// order: the divergence checks, the chunk gradients summed, the primal step, and the
-    /// batch's multipliers written back. A step that fails changes nothing.
+    /// One step on the batch `idx` (see [`super::step`]): the chunk pass (concurrently
+    /// when the batch is large enough: rows, losses, the dual step written in place, the
+    /// weighted gradients), the checks, then the primal step by parameter range. A step
+    /// that fails puts back everything it changed and returns the state before it.
     #[allow(clippy::too_many_arguments)]
     fn step<F: Float, M: Model<F>>(
         &self,
@@ -734,7 +627,6 @@ impl Trainer {
         let p = &self.p;
         let m = idx.len();
         let kind = WeightKind::new(p, m, ck.tau);
-        let dual = matches!(kind, WeightKind::Dual { .. });
         let d = train.n_features();
         // The data can be used in place only when the batch is all rows in natural order
         // (a full batch resumed from a shuffled checkpoint reads rows by index instead).
@@ -745,111 +637,31 @@ impl Trainer {
         } else {
             BatchView::indexed(x, y, d, idx)?
         };
-        let nch = num_chunks(m);
-        let t = team.map_or(1, Team::size);
-        let fan_out = p.par.fan_out(m, model.n_params() + ROW_OVERHEAD);
+        let n_params = model.n_params();
+        let (chunk_run, primal_run) = match team {
+            _ if !p.par.fan_out(m, n_params + ROW_OVERHEAD) => (Runner::Seq, Runner::Seq),
+            None => (Runner::Rayon, Runner::Seq),
+            Some(t) if n_params >= SHARED_STEP_MIN_PARAMS => (Runner::Team(t), Runner::Team(t)),
+            Some(t) => (Runner::Team(t), Runner::Seq),
+        };
         // νPI's state is created on first use (and dropped again if this step fails).
         let had_xi = !ck.xi.is_empty();
         if let WeightKind::Dual { rule, .. } = kind {
             rule.prepare(ck.lambda.len(), &mut ck.xi);
         }
-        // The chunk pass: every chunk's rows, losses, dual step and weighted gradient. The
-        // dual step writes the batch's multipliers in place and keeps their old values in
-        // the chunk's slot, to put back if the step fails.
-        {
-            let net: &M = model;
-            let has_xi = !ck.xi.is_empty();
-            let track = !buf.seen.is_empty();
-            let lambda = Disjoint::new(&mut ck.lambda);
-            let xi = Disjoint::new(&mut ck.xi);
-            let seen = Disjoint::new(&mut buf.seen);
-            let slots = Disjoint::new(&mut buf.slots[..nch]);
-            let chunk = |c: usize| {
-                // SAFETY: each chunk index is visited by exactly one worker per step, and a
-                // batch's indices are distinct (a slice of a permutation: `MiniBatches`
-                // checks every order it is given), so the multipliers, νPI states and
-                // losses of different chunks never alias.
-                let Slot {
-                    cw,
-                    losses,
-                    weights,
-                    lam: lam_old,
-                    xi: xi_old,
-                    weighed,
-                    status,
-                } = &mut unsafe { slots.range(c..c + 1) }[0];
-                *weighed = 0;
-                let r = c * CHUNK_ROWS..((c + 1) * CHUNK_ROWS).min(m);
-                let rows = r.len();
-                let ids = &idx[r.clone()];
-                if dual {
-                    // The batch's multipliers are scattered over all `n`: ask for them
-                    // now, so they have arrived by the time the losses are known.
-                    for &i in ids {
-                        prefetch(unsafe { lambda.get(i) });
-                    }
-                }
-                *status = net.train_chunk(
-                    view.slice(r),
-                    cw,
-                    &mut losses[..rows],
-                    &mut weights[..rows],
-                    &mut |off, l, w| {
-                        let (mut no_lam, mut no_xi) = (F::zero(), F::zero());
-                        for (k, (wk, &lk)) in w.iter_mut().zip(l).enumerate() {
-                            let i = ids[off + k];
-                            let (lam, x) = match (dual, has_xi) {
-                                (false, _) => (&mut no_lam, &mut no_xi),
-                                (true, false) => (unsafe { lambda.get(i) }, &mut no_xi),
-                                (true, true) => unsafe { (lambda.get(i), xi.get(i)) },
-                            };
-                            // The values before the dual step, to put back on failure.
-                            lam_old[off + k] = *lam;
-                            xi_old[off + k] = *x;
-                            *wk = kind.weight(lk, lam, x);
-                        }
-                        *weighed = off + l.len();
-                    },
-                );
-                if track {
-                    for (&i, &l) in ids.iter().zip(&losses[..rows]) {
-                        *unsafe { seen.get(i) } = l;
-                    }
-                }
-            };
-            match team {
-                Some(team) if fan_out => team.run(&|w| share(w, t, nch, 1).for_each(chunk)),
-                None if fan_out => (0..nch).into_par_iter().for_each(chunk),
-                _ => (0..nch).for_each(chunk),
-            }
-        }
-        // Puts back the batch's multipliers (and νPI state) from before the step.
-        let undo_dual = |ck: &mut Checkpoint<F>, slots: &[Slot<F, M::Chunk>]| {
-            if !dual {
-                return;
-            }
-            for (c, sl) in slots.iter().enumerate() {
-                let ids = &idx[c * CHUNK_ROWS..((c + 1) * CHUNK_ROWS).min(m)];
-                for (k, &i) in ids[..sl.weighed].iter().enumerate() {
-                    ck.lambda[i] = sl.lam[k];
-                    if had_xi {
-                        ck.xi[i] = sl.xi[k];
-                    }
-                }
-            }
+        let slots = &mut buf.slots[..num_chunks(m)];
+        let samples = Samples {
+            lambda: &mut ck.lambda,
+            xi: &mut ck.xi,
+            seen: &mut buf.seen,
+        };
+        chunk_pass(&*model, view, idx, kind, samples, slots, chunk_run);
+        let undo = |ck: &mut Checkpoint<F>, slots: &[Slot<F, M::Chunk>]| {
+            undo_dual(idx, slots, &mut ck.lambda, &mut ck.xi);
             if !had_xi {
                 ck.xi.clear();
             }
         };
-        let slots = &mut buf.slots[..nch];
-        // Errors, then the checks, in chunk order.
-        for c in 0..nch {
-            if let Err(e) = std::mem::replace(&mut slots[c].status, Ok(())) {
-                undo_dual(ck, slots);
-                return Err(e.into());
-            }
-        }
-        let rows_of = |c: usize| ((c + 1) * CHUNK_ROWS).min(m) - c * CHUNK_ROWS;
         let diverged = |ck: &Checkpoint<F>, model: &M, what: &str| {
             let mut last = ck.clone();
             last.params.copy_from_slice(model.params());
@@ -860,83 +672,35 @@ impl Trainer {
                 last_finite: Box::new(last),
             }
         };
-        let (mut mean, mut max, mut finite) = (0.0, f64::NEG_INFINITY, true);
-        let mut above = 0usize;
-        for (c, sl) in slots.iter().enumerate() {
-            let losses = &sl.losses[..rows_of(c)];
-            finite &= all_finite(losses);
-            for &l in losses {
-                let v = l.to_f64_lossless();
-                mean += v;
-                max = max.max(v);
-            }
-            if let WeightKind::Cvar { tau, .. } = kind {
-                above += losses.iter().filter(|&&l| l > tau).count();
+        // Errors, then the checks, in chunk order.
+        for c in 0..slots.len() {
+            if let Err(e) = slots[c].take_status() {
+                undo(ck, slots);
+                return Err(e.into());
             }
         }
-        if !finite {
-            undo_dual(ck, slots);
+        let stats = batch_stats(slots, m, kind);
+        if !stats.finite {
+            undo(ck, slots);
             return Err(diverged(ck, model, "non-finite loss"));
         }
-        mean /= m as f64;
-        // The primal step, per range of parameters (concurrently on a team): the chunks'
-        // gradients summed in chunk order, θ backed up, the optimiser's update with the new
-        // moments written out of place. Every operation is element-wise in the parameters,
-        // so the split does not change a bit.
-        let n_params = model.n_params();
         ck.opt.prepare_next(&mut buf.opt_prev);
-        let grad_ok = AtomicBool::new(true);
-        let step_ok = AtomicBool::new(true);
-        {
-            let slots: &[Slot<F, M::Chunk>] = slots;
-            let (opt, opt_cfg) = (&ck.opt, &p.optimizer);
-            let next = &mut buf.opt_prev;
-            let has_m = !next.m.is_empty();
-            let has_v = !next.v.is_empty();
-            let grad = Disjoint::new(&mut buf.grad);
-            let prev = Disjoint::new(&mut buf.prev);
-            let theta = Disjoint::new(model.params_mut());
-            let nm = Disjoint::new(&mut next.m);
-            let nv = Disjoint::new(&mut next.v);
-            let primal = |r: std::ops::Range<usize>| {
-                // SAFETY: the workers' parameter ranges do not overlap.
-                let (g, pv, th) = unsafe {
-                    (
-                        grad.range(r.clone()),
-                        prev.range(r.clone()),
-                        theta.range(r.clone()),
-                    )
-                };
-                let (m_new, v_new) = unsafe {
-                    (
-                        nm.range(if has_m { r.clone() } else { 0..0 }),
-                        nv.range(if has_v { r.clone() } else { 0..0 }),
-                    )
-                };
-                g.copy_from_slice(&M::chunk_gradient(&slots[0].cw)[r.clone()]);
-                for sl in &slots[1..] {
-                    add_assign(g, &M::chunk_gradient(&sl.cw)[r.clone()]);
-                }
-                if !all_finite(g) {
-                    grad_ok.store(false, Relaxed);
-                }
-                pv.copy_from_slice(th);
-                if !opt.step_range(opt_cfg, lr, r, th, g, m_new, v_new) {
-                    step_ok.store(false, Relaxed);
-                }
-            };
-            match team {
-                Some(team) if fan_out && n_params >= SHARED_STEP_MIN_PARAMS => {
-                    team.run(&|w| primal(share(w, t, n_params, 16)));
-                }
-                _ => primal(0..n_params),
-            }
-        }
+        let primal = primal_pass::<F, M>(
+            slots,
+            &ck.opt,
+            &p.optimizer,
+            lr,
+            model.params_mut(),
+            &mut buf.grad,
+            &mut buf.prev,
+            &mut buf.opt_prev,
+            primal_run,
+        );
         let tau_grad = match kind {
-            WeightKind::Cvar { c, .. } => Some(F::one() - F::lit(above as f64) * c),
+            WeightKind::Cvar { c, .. } => Some(F::one() - F::lit(stats.above as f64) * c),
             _ => None,
         };
-        let mut ok = step_ok.into_inner();
+        let mut ok = primal.step_finite;
         let mut new_tau = ck.tau;
         if let Some(g) = tau_grad {
             let mut t = [ck.tau];
@@ -945,10 +709,10 @@ impl Trainer {
                 .step_into(tau_opt_cfg, lr, &mut t, &[g], &mut buf.tau_opt_prev);
             new_tau = t[0];
         }
-        if !grad_ok.into_inner() || !ok {
+        if !primal.grad_finite || !ok {
             model.params_mut().copy_from_slice(&buf.prev);
-            undo_dual(ck, &buf.slots[..nch]);
-            let what = if all_finite(&buf.grad) {
+            undo(ck, slots);
+            let what = if primal.grad_finite {
                 "non-finite parameters after the primal step"
             } else {
                 "non-finite gradient"
@@ -964,8 +728,8 @@ impl Trainer {
         Ok(StepInfo {
             epoch,
             step: ck.step,
-            batch_mean_loss: mean,
-            batch_max_loss: max,
+            batch_mean_loss: stats.mean,
+            batch_max_loss: stats.max,
         })
     }
 

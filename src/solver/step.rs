@@ -1,0 +1,383 @@
+//! One training step, in the pieces [`Trainer`](super::Trainer) runs in order
+//! (`docs/algorithm.md`, "One step, as the code runs it"):
+//!
+//! 1. [`chunk_pass`]: every 128-row chunk of the batch — its rows, losses, the dual step
+//!    for its samples (multipliers written in place, old values kept in the chunk's
+//!    [`Slot`]) and its weighted gradient — concurrently when a [`Runner`] allows;
+//! 2. [`batch_stats`]: the batch's mean and max loss and whether all are finite;
+//! 3. [`primal_pass`]: per range of parameters, the chunk gradients summed in chunk order,
+//!    `θ` backed up, and the optimiser's update with the new moments written out of place;
+//! 4. [`undo_dual`] when a step fails: the multipliers it touched go back.
+
+use std::ops::Range;
+use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
+
+use rayon::prelude::*;
+
+use super::dual::DualRule;
+use super::method::Method;
+use super::optim::{Optimizer, OptimizerState, all_finite};
+use super::trainer::{DualOrder, TrainerParams};
+use crate::data::BatchView;
+use crate::linalg::add_assign;
+use crate::model::Model;
+use crate::parallel::{CHUNK_ROWS, Disjoint, Team, share};
+use crate::{Float, Result};
+
+/// Parameters from which a team shares the primal step: below, handing the update over
+/// costs more than halving it saves.
+pub(super) const SHARED_STEP_MIN_PARAMS: usize = 1 << 14;
+
+/// Work per row that a chunk of the fused pass does besides the model's multiply-adds
+/// (reading a random row from memory, the loss, the dual step), in the units of
+/// [`Par::fan_out`](crate::parallel::Par::fan_out).
+pub(super) const ROW_OVERHEAD: usize = 64;
+
+/// One chunk's share of a step: the model's chunk workspace, the chunk's losses and
+/// weights, and the multipliers and νPI states of its samples from before the dual step
+/// (to put back if the step fails).
+pub(super) struct Slot<F, C> {
+    cw: C,
+    pub(super) losses: Vec<F>,
+    weights: Vec<F>,
+    lam_old: Vec<F>,
+    xi_old: Vec<F>,
+    /// Rows whose dual step ran this step (the ones to undo if the step fails).
+    weighed: usize,
+    status: Result<()>,
+}
+
+impl<F: Float, C> Slot<F, C> {
+    /// A slot around a model's chunk workspace.
+    pub(super) fn new(cw: C) -> Self {
+        Self {
+            cw,
+            losses: vec![F::zero(); CHUNK_ROWS],
+            weights: vec![F::zero(); CHUNK_ROWS],
+            lam_old: vec![F::zero(); CHUNK_ROWS],
+            xi_old: vec![F::zero(); CHUNK_ROWS],
+            weighed: 0,
+            status: Ok(()),
+        }
+    }
+
+    /// The chunk pass's error for this chunk, if any (leaving `Ok` for the next step).
+    pub(super) fn take_status(&mut self) -> Result<()> {
+        std::mem::replace(&mut self.status, Ok(()))
+    }
+}
+
+/// How a method weighs a sample from its own loss (constants converted once per step).
+#[derive(Clone, Copy, Debug)]
+pub(super) enum WeightKind<F> {
+    /// ERM: `1/m`.
+    Const(F),
+    /// CSERM: `2[ℓ − ε]₊/m`.
+    Hinge { two_m: F, eps: F },
+    /// CVaR: `1{ℓ > τ}/((1 − β) m)`.
+    Cvar { tau: F, c: F },
+    /// FL/RFL: the dual step, then `λ_i` (alternating) or the `λ_i` from before it.
+    Dual {
+        rule: DualRule<F>,
+        simultaneous: bool,
+    },
+}
+
+impl<F: Float> WeightKind<F> {
+    pub(super) fn new(p: &TrainerParams, m: usize, tau: F) -> Self {
+        match p.method {
+            Method::Erm => WeightKind::Const(F::lit(1.0 / m as f64)),
+            Method::Cserm { epsilon } => WeightKind::Hinge {
+                two_m: F::lit(2.0 / m as f64),
+                eps: F::lit(epsilon),
+            },
+            Method::Cvar { beta } => WeightKind::Cvar {
+                tau,
+                c: F::lit(1.0 / ((1.0 - beta) * m as f64)),
+            },
+            Method::Fl { epsilon } => WeightKind::Dual {
+                rule: DualRule::new(&p.dual, epsilon, None),
+                simultaneous: p.order == DualOrder::Simultaneous,
+            },
+            Method::Rfl { epsilon, alpha } => WeightKind::Dual {
+                rule: DualRule::new(&p.dual, epsilon, Some(alpha)),
+                simultaneous: p.order == DualOrder::Simultaneous,
+            },
+        }
+    }
+
+    /// Whether the method has multipliers (and so a dual step).
+    pub(super) fn is_dual(&self) -> bool {
+        matches!(self, WeightKind::Dual { .. })
+    }
+
+    /// The weight of a sample with loss `l`; for FL/RFL this is where the sample's dual
+    /// step happens, on its multiplier `lam` and νPI state `xi`.
+    #[inline(always)]
+    fn weight(&self, l: F, lam: &mut F, xi: &mut F) -> F {
+        match *self {
+            WeightKind::Const(w) => w,
+            WeightKind::Hinge { two_m, eps } => two_m * (l - eps).max(F::zero()),
+            WeightKind::Cvar { tau, c } => {
+                if l > tau {
+                    c
+                } else {
+                    F::zero()
+                }
+            }
+            WeightKind::Dual { rule, simultaneous } => {
+                let old = *lam;
+                rule.update_one(l, lam, xi);
+                if simultaneous { old } else { *lam }
+            }
+        }
+    }
+}
+
+/// Hints the CPU to fetch the cache line of `v` (no effect on results; a no-op off x86-64).
+#[inline(always)]
+fn prefetch<T>(v: &T) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: a prefetch is a hint: it never faults and has no architectural effect.
+    #[allow(unused_unsafe)]
+    unsafe {
+        use std::arch::x86_64::{_MM_HINT_T0, _mm_prefetch};
+        _mm_prefetch::<_MM_HINT_T0>((v as *const T).cast::<i8>());
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = v;
+}
+
+/// Where a pass of a step runs. Which thread computes a chunk or a parameter range never
+/// changes what is computed, so every runner gives the same bits.
+#[derive(Clone, Copy)]
+pub(super) enum Runner<'t> {
+    /// On the calling thread, in order.
+    Seq,
+    /// On the current rayon pool (a session opened inside one).
+    Rayon,
+    /// On the session's team, each worker a fixed contiguous share.
+    Team(&'t Team),
+}
+
+impl Runner<'_> {
+    /// Calls `f(c)` for every chunk `c < n`.
+    fn chunks(self, n: usize, f: impl Fn(usize) + Sync) {
+        match self {
+            Runner::Seq => (0..n).for_each(f),
+            Runner::Rayon => (0..n).into_par_iter().for_each(&f),
+            Runner::Team(team) => team.run(&|w| share(w, team.size(), n, 1).for_each(&f)),
+        }
+    }
+
+    /// Calls `f(range)` on ranges covering `0..n` (one per team worker, cut at multiples
+    /// of 16 elements so workers never write the same cache line).
+    fn ranges(self, n: usize, f: impl Fn(Range<usize>) + Sync) {
+        match self {
+            Runner::Team(team) => team.run(&|w| f(share(w, team.size(), n, 16))),
+            Runner::Seq | Runner::Rayon => f(0..n),
+        }
+    }
+}
+
+/// What the chunk pass reads and writes besides the slots.
+pub(super) struct Samples<'a, F> {
+    /// Every sample's multiplier (empty without a dual step).
+    pub lambda: &'a mut [F],
+    /// Every sample's νPI state (empty unless νPI is in use).
+    pub xi: &'a mut [F],
+    /// Every sample's loss at its last step (empty unless tracked).
+    pub seen: &'a mut [F],
+}
+
+/// The chunk pass of a step on the batch `idx` (rows read through `view`): for every
+/// chunk, on `run`, [`Model::train_chunk`] with the dual step of its samples inside the
+/// weighing callback. Errors are left in the slots ([`Slot::take_status`]).
+pub(super) fn chunk_pass<F: Float, M: Model<F>>(
+    model: &M,
+    view: BatchView<'_, F>,
+    idx: &[usize],
+    kind: WeightKind<F>,
+    samples: Samples<'_, F>,
+    slots: &mut [Slot<F, M::Chunk>],
+    run: Runner<'_>,
+) {
+    let m = idx.len();
+    let dual = kind.is_dual();
+    let has_xi = !samples.xi.is_empty();
+    let track = !samples.seen.is_empty();
+    let lambda = Disjoint::new(samples.lambda);
+    let xi = Disjoint::new(samples.xi);
+    let seen = Disjoint::new(samples.seen);
+    let nch = slots.len();
+    let slots = Disjoint::new(slots);
+    run.chunks(nch, |c| {
+        // SAFETY: each chunk index is visited by exactly one worker per step, and a
+        // batch's indices are distinct (a slice of a permutation: `MiniBatches` checks
+        // every order it is given), so the multipliers, νPI states and losses of
+        // different chunks never alias.
+        let Slot {
+            cw,
+            losses,
+            weights,
+            lam_old,
+            xi_old,
+            weighed,
+            status,
+        } = &mut unsafe { slots.range(c..c + 1) }[0];
+        *weighed = 0;
+        let r = c * CHUNK_ROWS..((c + 1) * CHUNK_ROWS).min(m);
+        let rows = r.len();
+        let ids = &idx[r.clone()];
+        if dual {
+            // The batch's multipliers are scattered over all `n`: ask for them now, so
+            // they have arrived by the time the losses are known.
+            for &i in ids {
+                prefetch(unsafe { lambda.get(i) });
+            }
+        }
+        *status = model.train_chunk(
+            view.slice(r),
+            cw,
+            &mut losses[..rows],
+            &mut weights[..rows],
+            &mut |off, l, w| {
+                let (mut no_lam, mut no_xi) = (F::zero(), F::zero());
+                for (k, (wk, &lk)) in w.iter_mut().zip(l).enumerate() {
+                    let i = ids[off + k];
+                    let (lam, x) = match (dual, has_xi) {
+                        (false, _) => (&mut no_lam, &mut no_xi),
+                        (true, false) => (unsafe { lambda.get(i) }, &mut no_xi),
+                        (true, true) => unsafe { (lambda.get(i), xi.get(i)) },
+                    };
+                    lam_old[off + k] = *lam;
+                    xi_old[off + k] = *x;
+                    *wk = kind.weight(lk, lam, x);
+                }
+                *weighed = off + l.len();
+            },
+        );
+        if track {
+            for (&i, &l) in ids.iter().zip(&losses[..rows]) {
+                *unsafe { seen.get(i) } = l;
+            }
+        }
+    });
+}
+
+/// Puts back the multipliers (and νPI states, when they existed before the step) of every
+/// sample whose dual step ran in the chunk pass of the batch `idx`.
+pub(super) fn undo_dual<F: Float, C>(
+    idx: &[usize],
+    slots: &[Slot<F, C>],
+    lambda: &mut [F],
+    xi: &mut [F],
+) {
+    for (c, sl) in slots.iter().enumerate() {
+        let start = c * CHUNK_ROWS;
+        for (k, &i) in idx[start..start + sl.weighed].iter().enumerate() {
+            lambda[i] = sl.lam_old[k];
+            if let Some(x) = xi.get_mut(i) {
+                *x = sl.xi_old[k];
+            }
+        }
+    }
+}
+
+/// A batch's losses at a glance.
+pub(super) struct BatchStats {
+    pub mean: f64,
+    pub max: f64,
+    pub finite: bool,
+    /// CVaR: samples whose loss exceeds `τ`.
+    pub above: usize,
+}
+
+/// The statistics of the `m` losses the chunk pass left in `slots`, summed in order.
+pub(super) fn batch_stats<F: Float, C>(
+    slots: &[Slot<F, C>],
+    m: usize,
+    kind: WeightKind<F>,
+) -> BatchStats {
+    let mut st = BatchStats {
+        mean: 0.0,
+        max: f64::NEG_INFINITY,
+        finite: true,
+        above: 0,
+    };
+    for (c, sl) in slots.iter().enumerate() {
+        let rows = ((c + 1) * CHUNK_ROWS).min(m) - c * CHUNK_ROWS;
+        let losses = &sl.losses[..rows];
+        st.finite &= all_finite(losses);
+        for &l in losses {
+            let v = l.to_f64_lossless();
+            st.mean += v;
+            st.max = st.max.max(v);
+        }
+        if let WeightKind::Cvar { tau, .. } = kind {
+            st.above += losses.iter().filter(|&&l| l > tau).count();
+        }
+    }
+    st.mean /= m as f64;
+    st
+}
+
+/// Whether the primal step's gradient and update were finite.
+pub(super) struct PrimalOutcome {
+    pub grad_finite: bool,
+    pub step_finite: bool,
+}
+
+/// The primal step, by parameter range on `run`: `grad` = the chunks' gradients summed in
+/// chunk order, `prev` = `θ`, then the optimiser's update of `θ` with the new moments
+/// written into `next` (prepared by [`OptimizerState::prepare_next`]). Element-wise in the
+/// parameters, so how the ranges are cut does not change a bit.
+#[allow(clippy::too_many_arguments)]
+pub(super) fn primal_pass<F: Float, M: Model<F>>(
+    slots: &[Slot<F, M::Chunk>],
+    opt: &OptimizerState<F>,
+    cfg: &Optimizer,
+    lr: f64,
+    theta: &mut [F],
+    grad: &mut [F],
+    prev: &mut [F],
+    next: &mut OptimizerState<F>,
+    run: Runner<'_>,
+) -> PrimalOutcome {
+    let grad_ok = AtomicBool::new(true);
+    let step_ok = AtomicBool::new(true);
+    let n = theta.len();
+    let (has_m, has_v) = (!next.m.is_empty(), !next.v.is_empty());
+    let theta = Disjoint::new(theta);
+    let grad = Disjoint::new(grad);
+    let prev = Disjoint::new(prev);
+    let nm = Disjoint::new(&mut next.m);
+    let nv = Disjoint::new(&mut next.v);
+    run.ranges(n, |r| {
+        // SAFETY: the workers' parameter ranges do not overlap.
+        let (g, pv, th, m_new, v_new) = unsafe {
+            (
+                grad.range(r.clone()),
+                prev.range(r.clone()),
+                theta.range(r.clone()),
+                nm.range(if has_m { r.clone() } else { 0..0 }),
+                nv.range(if has_v { r.clone() } else { 0..0 }),
+            )
+        };
+        g.copy_from_slice(&M::chunk_gradient(&slots[0].cw)[r.clone()]);
+        for sl in &slots[1..] {
+            add_assign(g, &M::chunk_gradient(&sl.cw)[r.clone()]);
+        }
+        if !all_finite(g) {
+            grad_ok.store(false, Relaxed);
+        }
+        pv.copy_from_slice(th);
+        if !opt.step_range(cfg, lr, r, th, g, m_new, v_new) {
+            step_ok.store(false, Relaxed);
+        }
+    });
+    PrimalOutcome {
+        grad_finite: grad_ok.into_inner(),
+        step_finite: step_ok.into_inner(),
+    }
+}
