@@ -32,13 +32,6 @@ unsafe impl GlobalAlloc for Counting {
 #[global_allocator]
 static GLOBAL: Counting = Counting;
 
-/// The count is process-wide: the tests of this file take turns.
-static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
-
-fn serial() -> std::sync::MutexGuard<'static, ()> {
-    SERIAL.lock().unwrap_or_else(|e| e.into_inner())
-}
-
 fn steps<M: Model<f32>>(m: &M, x: &[f32], y: TargetsRef<'_, f32>, rows: usize) -> usize {
     let mut ws = m.workspace();
     let mut losses = vec![0.0; rows];
@@ -71,9 +64,15 @@ impl<'a> Slice<'a> for TargetsRef<'a, f32> {
     }
 }
 
+/// The allocation count is process-wide, so this file holds a single test: no other test
+/// (nor the harness reporting one) can allocate while a count is running.
 #[test]
+fn no_allocation_after_warm_up() {
+    forward_backward_do_not_allocate_after_warm_up();
+    training_epochs_do_not_allocate_after_warm_up();
+}
+
 fn forward_backward_do_not_allocate_after_warm_up() {
-    let _turn = serial();
     // 300 rows = 3 chunks of 128, 3 steps after the warm-up one.
     let (rows, chunks, timed) = (300, 3, 3);
     let bin = dense::<f32>(4 * rows, 20, DenseTask::Binary, 1).unwrap();
@@ -103,9 +102,7 @@ fn forward_backward_do_not_allocate_after_warm_up() {
 /// Whole training epochs after the first allocate nothing: the chunk pass, the dual step,
 /// the primal step and the batch shuffle reuse the session's buffers, on one thread and on
 /// a team (whose helper threads are counted too).
-#[test]
 fn training_epochs_do_not_allocate_after_warm_up() {
-    let _turn = serial();
     use feasible::solver::{Method, NoObserver, Optimizer, TrainerParams};
     let data = dense::<f32>(4000, 100, DenseTask::Binary, 3).unwrap();
     for par in [Par::Seq, Par::Threads(2)] {

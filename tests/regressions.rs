@@ -228,3 +228,33 @@ fn checkpoint_debug_output_is_short() {
     assert!(text.len() < 1000, "{} characters", text.len());
     assert!(text.contains("(5000 values)"), "{text}");
 }
+
+/// A failed step of a method without multipliers (ERM, CSERM, CVaR) is a `Diverged`
+/// error, not a panic (found by review: the undo indexed the empty multiplier vector).
+#[test]
+fn failed_steps_without_multipliers_return_diverged() {
+    use feasible::data::synthetic::{self, DenseTask};
+    use feasible::model::Network;
+    use feasible::solver::{Method, Optimizer, TrainError, TrainerParams};
+    let data = synthetic::dense::<f32>(64, 2, DenseTask::Regression, 0).unwrap();
+    for method in [
+        Method::Erm,
+        Method::Cserm { epsilon: 0.1 },
+        Method::Cvar { beta: 0.5 },
+    ] {
+        let t = TrainerParams::new(method)
+            .optimizer(Optimizer::sgd(1e38))
+            .batch_size(8)
+            .epochs(50)
+            .eval_every(0)
+            .check()
+            .unwrap();
+        let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            t.fit(Network::<f32>::linear_regression(2), &data, None)
+        }));
+        assert!(
+            matches!(r, Ok(Err(TrainError::Diverged { .. }))),
+            "{method:?}"
+        );
+    }
+}

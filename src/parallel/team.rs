@@ -53,10 +53,21 @@ struct Shared {
 /// }
 /// assert_eq!(sum.into_inner(), 100 * (1 + 2 + 3));
 /// ```
+///
+/// A team is `Send` but not `Sync`: rounds are run by one thread at a time, so two rounds
+/// never overlap and a job cannot start a round of its own team.
+///
+/// ```compile_fail
+/// fn shared<T: Sync>() {}
+/// shared::<feasible::parallel::Team>();
+/// ```
 pub struct Team {
     size: usize,
     shared: Arc<Shared>,
     helpers: Vec<JoinHandle<()>>,
+    /// `Send` but not `Sync`: one thread at a time runs rounds, so two `run`s can never
+    /// overlap (nor can a job, which must be `Sync`, reach back into its team).
+    _one_caller: std::marker::PhantomData<std::cell::Cell<()>>,
 }
 
 impl std::fmt::Debug for Team {
@@ -102,21 +113,26 @@ impl Team {
             lock: Mutex::new(()),
             wake: Condvar::new(),
         });
-        let helpers = (1..size)
-            .filter_map(|w| {
-                let sh = Arc::clone(&shared);
-                std::thread::Builder::new()
-                    .name(format!("feasible-worker-{w}"))
-                    .spawn(move || helper(&sh, w))
-                    .ok()
-            })
-            .collect::<Vec<_>>();
+        let mut helpers = Vec::with_capacity(size - 1);
+        for w in 1..size {
+            let sh = Arc::clone(&shared);
+            match std::thread::Builder::new()
+                .name(format!("feasible-worker-{w}"))
+                .spawn(move || helper(&sh, w))
+            {
+                Ok(h) => helpers.push(h),
+                // Workers are numbered 1..=helpers.len() without gaps: stop at the first
+                // thread that cannot be spawned.
+                Err(_) => break,
+            }
+        }
         // A helper that could not be spawned leaves a smaller team.
         let size = helpers.len() + 1;
         Self {
             size,
             shared,
             helpers,
+            _one_caller: std::marker::PhantomData,
         }
     }
 
@@ -151,10 +167,11 @@ impl Team {
         let mine = catch_unwind(AssertUnwindSafe(|| job(0)));
         let helpers = self.helpers.len();
         wait_until(|| sh.done.load(Acquire) == helpers, None);
+        let theirs = sh.panicked.swap(false, Relaxed);
         if let Err(p) = mine {
             resume_unwind(p);
         }
-        if sh.panicked.swap(false, Relaxed) {
+        if theirs {
             panic!("a feasible worker thread panicked");
         }
     }
@@ -223,6 +240,13 @@ mod tests {
             }
             assert!(hits.iter().all(|h| h.load(Relaxed) == 500));
         }
+    }
+
+    #[test]
+    fn a_round_where_every_worker_panics_leaves_the_next_round_clean() {
+        let team = Team::new(2);
+        assert!(catch_unwind(AssertUnwindSafe(|| team.run(&|_| panic!("boom")))).is_err());
+        assert!(catch_unwind(AssertUnwindSafe(|| team.run(&|_| {}))).is_ok());
     }
 
     #[test]

@@ -7,7 +7,8 @@
 //! 2. [`batch_stats`]: the batch's mean and max loss and whether all are finite;
 //! 3. [`primal_pass`]: per range of parameters, the chunk gradients summed in chunk order,
 //!    `θ` backed up, and the optimiser's update with the new moments written out of place;
-//! 4. [`undo_dual`] when a step fails: the multipliers it touched go back.
+//! 4. [`undo_chunk_pass`] when a step fails: the multipliers and tracked losses it
+//!    touched go back.
 
 use std::ops::Range;
 use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
@@ -42,8 +43,12 @@ pub(super) struct Slot<F, C> {
     weights: Vec<F>,
     lam_old: Vec<F>,
     xi_old: Vec<F>,
+    /// The tracked losses (`seen`) of the chunk's samples before this step.
+    seen_old: Vec<F>,
     /// Rows whose dual step ran this step (the ones to undo if the step fails).
     weighed: usize,
+    /// Rows whose tracked loss this step overwrote.
+    seen_written: usize,
     status: Result<()>,
 }
 
@@ -56,7 +61,9 @@ impl<F: Float, C> Slot<F, C> {
             weights: vec![F::zero(); CHUNK_ROWS],
             lam_old: vec![F::zero(); CHUNK_ROWS],
             xi_old: vec![F::zero(); CHUNK_ROWS],
+            seen_old: vec![F::zero(); CHUNK_ROWS],
             weighed: 0,
+            seen_written: 0,
             status: Ok(()),
         }
     }
@@ -166,7 +173,10 @@ impl Runner<'_> {
         match self {
             Runner::Seq => (0..n).for_each(f),
             Runner::Rayon => (0..n).into_par_iter().for_each(&f),
-            Runner::Team(team) => team.run(&|w| share(w, team.size(), n, 1).for_each(&f)),
+            Runner::Team(team) => {
+                let t = team.size();
+                team.run(&|w| share(w, t, n, 1).for_each(&f))
+            }
         }
     }
 
@@ -174,7 +184,10 @@ impl Runner<'_> {
     /// of 16 elements so workers never write the same cache line).
     fn ranges(self, n: usize, f: impl Fn(Range<usize>) + Sync) {
         match self {
-            Runner::Team(team) => team.run(&|w| f(share(w, team.size(), n, 16))),
+            Runner::Team(team) => {
+                let t = team.size();
+                team.run(&|w| f(share(w, t, n, 16)))
+            }
             Runner::Seq | Runner::Rayon => f(0..n),
         }
     }
@@ -222,10 +235,13 @@ pub(super) fn chunk_pass<F: Float, M: Model<F>>(
             weights,
             lam_old,
             xi_old,
+            seen_old,
             weighed,
+            seen_written,
             status,
         } = &mut unsafe { slots.range(c..c + 1) }[0];
         *weighed = 0;
+        *seen_written = 0;
         let r = c * CHUNK_ROWS..((c + 1) * CHUNK_ROWS).min(m);
         let rows = r.len();
         let ids = &idx[r.clone()];
@@ -257,28 +273,38 @@ pub(super) fn chunk_pass<F: Float, M: Model<F>>(
                 *weighed = off + l.len();
             },
         );
-        if track {
-            for (&i, &l) in ids.iter().zip(&losses[..rows]) {
-                *unsafe { seen.get(i) } = l;
+        if track && status.is_ok() {
+            for ((&i, &l), old) in ids.iter().zip(&losses[..rows]).zip(seen_old.iter_mut()) {
+                let s = unsafe { seen.get(i) };
+                *old = *s;
+                *s = l;
             }
+            *seen_written = rows;
         }
     });
 }
 
-/// Puts back the multipliers (and νPI states, when they existed before the step) of every
-/// sample whose dual step ran in the chunk pass of the batch `idx`.
-pub(super) fn undo_dual<F: Float, C>(
+/// Puts back what the chunk pass of the batch `idx` changed outside the slots: the
+/// multipliers (and νPI states, when they existed before the step) of every sample whose
+/// dual step ran, and the tracked losses it overwrote.
+pub(super) fn undo_chunk_pass<F: Float, C>(
     idx: &[usize],
     slots: &[Slot<F, C>],
-    lambda: &mut [F],
-    xi: &mut [F],
+    samples: Samples<'_, F>,
 ) {
     for (c, sl) in slots.iter().enumerate() {
         let start = c * CHUNK_ROWS;
-        for (k, &i) in idx[start..start + sl.weighed].iter().enumerate() {
-            lambda[i] = sl.lam_old[k];
-            if let Some(x) = xi.get_mut(i) {
-                *x = sl.xi_old[k];
+        if !samples.lambda.is_empty() {
+            for (k, &i) in idx[start..start + sl.weighed].iter().enumerate() {
+                samples.lambda[i] = sl.lam_old[k];
+                if let Some(x) = samples.xi.get_mut(i) {
+                    *x = sl.xi_old[k];
+                }
+            }
+        }
+        if !samples.seen.is_empty() {
+            for (k, &i) in idx[start..start + sl.seen_written].iter().enumerate() {
+                samples.seen[i] = sl.seen_old[k];
             }
         }
     }

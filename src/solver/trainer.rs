@@ -9,7 +9,7 @@ use super::observe::{Control, EpochRecord, NoObserver, Observer, StepInfo, Termi
 use super::optim::{Optimizer, OptimizerState, Schedule};
 use super::step::{
     ROW_OVERHEAD, Runner, SHARED_STEP_MIN_PARAMS, Samples, Slot, WeightKind, batch_stats,
-    chunk_pass, primal_pass, undo_dual,
+    chunk_pass, primal_pass, undo_chunk_pass,
 };
 
 use crate::data::{BatchView, Dataset, MiniBatches};
@@ -330,6 +330,9 @@ pub enum TrainError<F: Float> {
         /// What became non-finite.
         what: String,
         /// The last finite state (restore it to inspect or resume with smaller steps).
+        /// It is a mid-epoch state: `order` is the previous epoch's batch order while
+        /// `rng` has already drawn the failing epoch's, so resuming from it runs that
+        /// epoch from its start with a fresh shuffle, not the interrupted one.
         last_finite: Box<Checkpoint<F>>,
     },
 }
@@ -656,8 +659,13 @@ impl Trainer {
             seen: &mut buf.seen,
         };
         chunk_pass(&*model, view, idx, kind, samples, slots, chunk_run);
-        let undo = |ck: &mut Checkpoint<F>, slots: &[Slot<F, M::Chunk>]| {
-            undo_dual(idx, slots, &mut ck.lambda, &mut ck.xi);
+        let undo = |ck: &mut Checkpoint<F>, seen: &mut [F], slots: &[Slot<F, M::Chunk>]| {
+            let samples = Samples {
+                lambda: &mut ck.lambda,
+                xi: &mut ck.xi,
+                seen,
+            };
+            undo_chunk_pass(idx, slots, samples);
             if !had_xi {
                 ck.xi.clear();
             }
@@ -675,13 +683,13 @@ impl Trainer {
         // Errors, then the checks, in chunk order.
         for c in 0..slots.len() {
             if let Err(e) = slots[c].take_status() {
-                undo(ck, slots);
+                undo(ck, &mut buf.seen, slots);
                 return Err(e.into());
             }
         }
         let stats = batch_stats(slots, m, kind);
         if !stats.finite {
-            undo(ck, slots);
+            undo(ck, &mut buf.seen, slots);
             return Err(diverged(ck, model, "non-finite loss"));
         }
         ck.opt.prepare_next(&mut buf.opt_prev);
@@ -711,7 +719,7 @@ impl Trainer {
         }
         if !primal.grad_finite || !ok {
             model.params_mut().copy_from_slice(&buf.prev);
-            undo(ck, slots);
+            undo(ck, &mut buf.seen, slots);
             let what = if primal.grad_finite {
                 "non-finite parameters after the primal step"
             } else {
