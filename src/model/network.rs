@@ -307,6 +307,20 @@ struct ChunkWs<F> {
     /// transposed weights of a thin layer.
     col: Vec<F>,
     wt: Vec<F>,
+    /// The rows that weigh something, copied together for the backward pass (sized on
+    /// first use; see [`backward_chunk`]).
+    live: LiveRows<F>,
+}
+
+/// A chunk's rows with a non-zero weight: inputs, hidden pre-activations and activations,
+/// output derivatives and weights, in row order.
+#[derive(Clone, Debug, Default)]
+struct LiveRows<F> {
+    x: Vec<F>,
+    z: Vec<Vec<F>>,
+    a: Vec<Vec<F>>,
+    dout: Vec<F>,
+    w: Vec<F>,
 }
 
 impl<F: Float> ChunkWs<F> {
@@ -329,6 +343,7 @@ impl<F: Float> ChunkWs<F> {
             grad: vec![F::zero(); net.params.len()],
             col: vec![F::zero(); CHUNK_ROWS],
             wt: vec![F::zero(); THIN * mw],
+            live: LiveRows::default(),
         }
     }
 
@@ -466,7 +481,70 @@ fn loss_chunk<F: Float>(
 }
 
 /// Backward for one chunk: writes this chunk's `Σ_r w_r ∇ℓ_r` into `cw.grad`.
+///
+/// A row of weight zero adds nothing, so when at least a quarter of the chunk's rows
+/// weigh nothing (Feasible Learning's satisfied samples, `λ_i = 0`; CVaR's samples below
+/// `τ`), the pass runs on the other rows only, copied together: the same gradient for
+/// less work. Which rows are skipped depends on the weights alone, never on threads.
 fn backward_chunk<F: Float>(
+    net: &Network<F>,
+    x: &[F],
+    rows: usize,
+    weights: &[F],
+    cw: &mut ChunkWs<F>,
+) {
+    let live = weights[..rows].iter().filter(|&&w| w != F::zero()).count();
+    if live == 0 {
+        cw.grad.iter_mut().for_each(|g| *g = F::zero());
+        return;
+    }
+    if 4 * live > 3 * rows {
+        return backward_rows(net, x, rows, weights, cw);
+    }
+    let (d, n_out, hidden) = (net.n_inputs, net.head.n_outputs(), net.layers.len() - 1);
+    let lr = &mut cw.live;
+    lr.x.resize(CHUNK_ROWS * d, F::zero());
+    lr.dout.resize(cw.dout.len(), F::zero());
+    lr.w.resize(CHUNK_ROWS, F::zero());
+    lr.z.resize_with(hidden, Vec::new);
+    lr.a.resize_with(hidden, Vec::new);
+    for l in 0..hidden {
+        lr.z[l].resize(cw.z[l].len(), F::zero());
+        lr.a[l].resize(cw.a[l].len(), F::zero());
+    }
+    let mut k = 0;
+    for r in (0..rows).filter(|&r| weights[r] != F::zero()) {
+        lr.x[k * d..(k + 1) * d].copy_from_slice(&x[r * d..(r + 1) * d]);
+        for l in 0..hidden {
+            let h = net.layers[l].fan_out;
+            lr.z[l][k * h..(k + 1) * h].copy_from_slice(&cw.z[l][r * h..(r + 1) * h]);
+            lr.a[l][k * h..(k + 1) * h].copy_from_slice(&cw.a[l][r * h..(r + 1) * h]);
+        }
+        lr.dout[k * n_out..(k + 1) * n_out].copy_from_slice(&cw.dout[r * n_out..(r + 1) * n_out]);
+        lr.w[k] = weights[r];
+        k += 1;
+    }
+    // Run the pass on the copies (swapped in, then back, so the forward pass's buffers
+    // stay as they were for another backward pass).
+    let swap = |cw: &mut ChunkWs<F>| {
+        for l in 0..hidden {
+            std::mem::swap(&mut cw.z[l], &mut cw.live.z[l]);
+            std::mem::swap(&mut cw.a[l], &mut cw.live.a[l]);
+        }
+        std::mem::swap(&mut cw.dout, &mut cw.live.dout);
+    };
+    swap(cw);
+    let (lx, lw) = (
+        std::mem::take(&mut cw.live.x),
+        std::mem::take(&mut cw.live.w),
+    );
+    backward_rows(net, &lx[..live * d], live, &lw[..live], cw);
+    (cw.live.x, cw.live.w) = (lx, lw);
+    swap(cw);
+}
+
+/// [`backward_chunk`] over all `rows` rows of `x` and the workspace.
+fn backward_rows<F: Float>(
     net: &Network<F>,
     x: &[F],
     rows: usize,
@@ -483,6 +561,7 @@ fn backward_chunk<F: Float>(
         grad,
         col,
         wt,
+        ..
     } = cw;
     for r in 0..rows {
         let wr = weights[r];
