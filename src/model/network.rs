@@ -512,8 +512,7 @@ fn backward_chunk<F: Float>(
         lr.z[l].resize(cw.z[l].len(), F::zero());
         lr.a[l].resize(cw.a[l].len(), F::zero());
     }
-    let mut k = 0;
-    for r in (0..rows).filter(|&r| weights[r] != F::zero()) {
+    for (k, r) in (0..rows).filter(|&r| weights[r] != F::zero()).enumerate() {
         lr.x[k * d..(k + 1) * d].copy_from_slice(&x[r * d..(r + 1) * d]);
         for l in 0..hidden {
             let h = net.layers[l].fan_out;
@@ -522,7 +521,6 @@ fn backward_chunk<F: Float>(
         }
         lr.dout[k * n_out..(k + 1) * n_out].copy_from_slice(&cw.dout[r * n_out..(r + 1) * n_out]);
         lr.w[k] = weights[r];
-        k += 1;
     }
     // Run the pass on the copies (swapped in, then back, so the forward pass's buffers
     // stay as they were for another backward pass).
