@@ -43,6 +43,10 @@ pub enum Par {
     /// As many threads as the current rayon pool has (`RAYON_NUM_THREADS`, or the pool a
     /// call is `install`ed in): training outside any pool runs on a [`Team`] of that size;
     /// inside a pool, and for evaluation passes, chunks go to the pool.
+    ///
+    /// A service that trains several models at once should give each session a share of
+    /// the cores (`Threads(k)`, or `Seq`) or run the sessions inside one rayon pool: every
+    /// session outside a pool keeps its own team of pool-size threads.
     #[default]
     Rayon,
     /// Exactly this many threads for training steps (a [`Team`] of the calling thread and
