@@ -70,7 +70,7 @@ fn assert_deterministic<F: Float>(net: &Network<F>, data: &Dataset<F>) {
     let n = data.n_samples();
     assert!(num_chunks(n) > 1 && !n.is_multiple_of(CHUNK_ROWS));
     assert!(
-        Par::Rayon.fan_out(n, net.n_params()),
+        Par::Threads(4).fan_out(n, net.n_params()),
         "the batch must be large enough to be split across threads"
     );
     let reference = run(net, data, &mut net.workspace(), Par::Seq);
