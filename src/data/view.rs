@@ -254,3 +254,43 @@ fn check<F>(x: &[F], y: TargetsRef<'_, F>, d: usize) -> Result<()> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accessors_follow_the_index_through_slices() {
+        let x: Vec<f64> = (0..12).map(f64::from).collect(); // 6 rows × 2
+        let labels = [0, 1, 2, 0, 1, 2];
+        let idx = [5, 0, 3, 1];
+        let b = BatchView::indexed(&x, TargetsRef::Classes(&labels), 2, &idx).unwrap();
+        let s = b.slice(1..3);
+        assert_eq!(
+            (s.len(), s.row(0), s.row(1)),
+            (2, &[0.0, 1.0][..], &[6.0, 7.0][..])
+        );
+        assert_eq!(
+            (s.class(0), s.class(1), s.value(0)),
+            (Some(0), Some(0), None)
+        );
+        // Prefetching past the slice reaches into the batch; past the batch it does nothing.
+        s.prefetch(2);
+        s.prefetch(100);
+        let (mut xo, mut yr, mut yc) = (vec![0.0; 4], vec![0.0; 2], vec![0; 2]);
+        let (xg, yg) = s.gather(&mut xo, &mut yr, &mut yc);
+        assert_eq!(xg, &[0.0, 1.0, 6.0, 7.0]);
+        assert!(matches!(yg, TargetsRef::Classes(&[0, 0])));
+        // A contiguous view slices rows and targets alike.
+        let y: Vec<f64> = (0..6).map(|i| f64::from(i) * 0.5).collect();
+        let c = BatchView::contiguous(&x, TargetsRef::Real(&y), 2)
+            .unwrap()
+            .slice(4..6);
+        let (cx, cy) = c.as_contiguous().unwrap();
+        assert_eq!(cx, &[8.0, 9.0, 10.0, 11.0]);
+        assert!(matches!(cy, TargetsRef::Real(v) if v == [2.0, 2.5]));
+        assert_eq!(c.value(1), Some(2.5));
+        assert!(BatchView::contiguous(&x, TargetsRef::Real(&y[..5]), 2).is_err());
+        assert!(BatchView::contiguous(&x, TargetsRef::Real(&y), 0).is_err());
+    }
+}
