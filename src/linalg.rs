@@ -284,43 +284,57 @@ simd_kernel! {
 /// vectorise (a two-moons first layer, a two-logit output layer).
 pub const THIN: usize = 4;
 
-simd_kernel! {
-    /// `out[r, :] += Σ_p a[r, p] · w[p, :]` over the rows of `a` (`k` columns, `k ≤`
-    /// [`THIN`] in practice) with `w` row-major `k × n`, `n = w.len() / k`: a product with
-    /// a tiny inner dimension, as `k` vectorised row updates per output row.
-    pub fn thin_inner<F: Float>(a: &[F], k: usize, w: &[F], out: &mut [F]) {
-        let n = w.len() / k.max(1);
-        if n == 0 {
-            return;
-        }
-        for (ar, or) in a.chunks_exact(k).zip(out.chunks_exact_mut(n)) {
-            for (p, &ap) in ar.iter().enumerate() {
-                for (o, &wv) in or.iter_mut().zip(&w[p * n..(p + 1) * n]) {
-                    *o += ap * wv;
-                }
+/// `out[r, :] += Σ_p a[r, p] · w[p, :]` over the rows of `a` (`k` columns, `k ≤`
+/// [`THIN`] in practice) with `w` row-major `k × n`, `n = w.len() / k`: a product with a
+/// tiny inner dimension, as `k` row updates per output row (plain version of
+/// [`thin_inner`]).
+#[inline(always)]
+pub fn thin_inner_scalar<F: Float>(a: &[F], k: usize, w: &[F], out: &mut [F]) {
+    let n = w.len() / k.max(1);
+    if n == 0 {
+        return;
+    }
+    for (ar, or) in a.chunks_exact(k).zip(out.chunks_exact_mut(n)) {
+        for (p, &ap) in ar.iter().enumerate() {
+            for (o, &wv) in or.iter_mut().zip(&w[p * n..(p + 1) * n]) {
+                *o += ap * wv;
             }
         }
     }
 }
 
 simd_kernel! {
-    /// `out[r, j] = a[r, :] · wt[j, :] (+ bias[j])` over the rows of `a` (`k` columns), with
-    /// `wt` row-major `n × k` (the transposed weights): a product with a tiny output width
-    /// `n`, as vectorised dot products ([`dot_scalar`]'s order).
+    /// [`thin_inner_scalar`], SIMD where the CPU has it (the row updates vectorise over
+    /// the wide dimension).
+    pub fn thin_inner<F: Float>(a: &[F], k: usize, w: &[F], out: &mut [F]) {
+        thin_inner_scalar(a, k, w, out)
+    }
+}
+
+/// `out[r, j] = a[r, :] · wt[j, :] (+ bias[j])` over the rows of `a` (`k` columns), with
+/// `wt` row-major `n × k` (the transposed weights): a product with a tiny output width
+/// `n`, as dot products in [`dot_scalar`]'s order (plain version of [`thin_outer`]).
+#[inline(always)]
+pub fn thin_outer_scalar<F: Float>(a: &[F], wt: &[F], n: usize, bias: Option<&[F]>, out: &mut [F]) {
+    if n == 0 {
+        return;
+    }
+    let k = wt.len() / n;
+    for (ar, or) in a.chunks_exact(k.max(1)).zip(out.chunks_exact_mut(n)) {
+        for (j, o) in or.iter_mut().enumerate() {
+            let d = dot_scalar(ar, &wt[j * k..(j + 1) * k]);
+            *o = match bias {
+                Some(b) => d + b[j],
+                None => d,
+            };
+        }
+    }
+}
+
+simd_kernel! {
+    /// [`thin_outer_scalar`], SIMD where the CPU has it.
     pub fn thin_outer<F: Float>(a: &[F], wt: &[F], n: usize, bias: Option<&[F]>, out: &mut [F]) {
-        if n == 0 {
-            return;
-        }
-        let k = wt.len() / n;
-        for (ar, or) in a.chunks_exact(k.max(1)).zip(out.chunks_exact_mut(n)) {
-            for (j, o) in or.iter_mut().enumerate() {
-                let d = dot_scalar(ar, &wt[j * k..(j + 1) * k]);
-                *o = match bias {
-                    Some(b) => d + b[j],
-                    None => d,
-                };
-            }
-        }
+        thin_outer_scalar(a, wt, n, bias, out)
     }
 }
 
@@ -473,6 +487,9 @@ mod tests {
             for (g, w) in got.iter().zip(&want) {
                 prop_assert!((g - w).abs() < 1e-12);
             }
+            let mut plain = vec![0.0; rows * n];
+            thin_inner_scalar(&a, k, &w, &mut plain);
+            prop_assert_eq!(&got, &plain); // dispatched = plain, bit for bit
             // The same product with the weights transposed (n × k) and a bias.
             let mut wt = vec![0.0; n * k];
             for p in 0..k {
@@ -485,6 +502,19 @@ mod tests {
             for (r, (g, w)) in got.iter().zip(&want).enumerate() {
                 prop_assert!((g - (w + bias[r % n])).abs() < 1e-12);
             }
+            let mut plain = vec![0.0; rows * n];
+            thin_outer_scalar(&a, &wt, n, Some(&bias), &mut plain);
+            prop_assert_eq!(&got, &plain);
+            // And in f32, where the vector registers hold twice the lanes.
+            let f = |v: &[f64]| v.iter().map(|&x| x as f32).collect::<Vec<f32>>();
+            let (af, wf, wtf) = (f(&a), f(&w), f(&wt));
+            let (mut g1, mut g2) = (vec![0.0f32; rows * n], vec![0.0f32; rows * n]);
+            thin_inner(&af, k, &wf, &mut g1);
+            thin_inner_scalar(&af, k, &wf, &mut g2);
+            prop_assert_eq!(&g1, &g2);
+            thin_outer(&af, &wtf, n, None, &mut g1);
+            thin_outer_scalar(&af, &wtf, n, None, &mut g2);
+            prop_assert_eq!(&g1, &g2);
         }
     }
 

@@ -108,18 +108,26 @@ fn ln_1p_unit_f32(e: f32) -> f32 {
     f + y + k * 0.693_359_4 + c
 }
 
+/// [`binary_cross_entropy`] over a run of `f32` logits with branch-free `exp` and `ln_1p`
+/// (accurate to a few ulp; checked against the `f64` formula by the tests). Plain version
+/// of [`binary_cross_entropy_f32x`].
+#[inline(always)]
+pub fn binary_cross_entropy_f32_scalar(z: &[f32], y: &[usize], loss: &mut [f32], dz: &mut [f32]) {
+    for (((l, d), &zi), &yi) in loss.iter_mut().zip(dz.iter_mut()).zip(z).zip(y) {
+        let yf = if yi == 1 { 1.0 } else { 0.0 };
+        let e = exp_neg_f32(-zi.abs());
+        *l = zi.max(0.0) - yf * zi + ln_1p_unit_f32(e);
+        let inv = 1.0 / (1.0 + e);
+        let s = if zi >= 0.0 { inv } else { e * inv };
+        *d = s - yf;
+    }
+}
+
 crate::linalg::simd_kernel! {
-    /// [`binary_cross_entropy`] over a run of `f32` logits with vectorised `exp` and
-    /// `ln_1p` (accurate to a few ulp; checked against the `f64` formula by the tests).
+    /// [`binary_cross_entropy_f32_scalar`], vectorised where the CPU has SIMD (the same
+    /// operations lane by lane, so the same bits).
     pub fn binary_cross_entropy_f32x(z: &[f32], y: &[usize], loss: &mut [f32], dz: &mut [f32]) {
-        for (((l, d), &zi), &yi) in loss.iter_mut().zip(dz.iter_mut()).zip(z).zip(y) {
-            let yf = if yi == 1 { 1.0 } else { 0.0 };
-            let e = exp_neg_f32(-zi.abs());
-            *l = zi.max(0.0) - yf * zi + ln_1p_unit_f32(e);
-            let inv = 1.0 / (1.0 + e);
-            let s = if zi >= 0.0 { inv } else { e * inv };
-            *d = s - yf;
-        }
+        binary_cross_entropy_f32_scalar(z, y, loss, dz)
     }
 }
 
@@ -171,6 +179,11 @@ mod tests {
             let ys = vec![y; zs.len()];
             let (mut l, mut d) = (vec![0.0; zs.len()], vec![0.0; zs.len()]);
             binary_cross_entropy_f32x(&zs, &ys, &mut l, &mut d);
+            let (mut l2, mut d2) = (vec![0.0; zs.len()], vec![0.0; zs.len()]);
+            binary_cross_entropy_f32_scalar(&zs, &ys, &mut l2, &mut d2);
+            let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+            assert_eq!(bits(&l), bits(&l2), "dispatched = plain, bit for bit");
+            assert_eq!(bits(&d), bits(&d2));
             for (k, &z) in zs.iter().enumerate() {
                 let (lw, dw) = binary_cross_entropy(z as f64, y);
                 let tol = 4.0 * f32::EPSILON as f64 * lw.abs() + 1e-37;
