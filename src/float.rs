@@ -3,9 +3,10 @@
 //! Every model, loss and kernel in `feasible` is generic over [`Float`], which is
 //! implemented for `f32` (speed, services) and `f64` (verification, finite-difference
 //! checks). The trait bundles the arithmetic of [`num_traits::Float`], what ndarray needs
-//! for its views, serde for saved models, and a single hook that matters for speed:
+//! for its views, serde for saved models, and two hooks that matter for speed:
 //! [`Float::gemm`], which routes a general matrix product to the right
-//! [`matrixmultiply`] kernel (`sgemm` or `dgemm`).
+//! [`matrixmultiply`] kernel (`sgemm` or `dgemm`), and
+//! [`Float::binary_cross_entropy_run`], a vectorised loss for `f32`.
 //!
 //! ```
 //! use feasible::Float;
@@ -53,7 +54,8 @@ pub trait Float:
 
     /// Binary cross-entropy of a run of logits `z` with labels `y`, and its derivative:
     /// [`crate::loss::binary_cross_entropy`] row by row. `f64` uses the standard
-    /// library's `exp` and `ln_1p`; `f32` a vectorised version accurate to a few ulp
+    /// library's `exp` and `ln_1p`; `f32` a vectorised version accurate to a few ulp for
+    /// `|z| ≤ 87` and to `1.6·10⁻³⁸` absolute beyond
     /// ([`crate::loss::binary_cross_entropy_f32x`]), several times faster.
     fn binary_cross_entropy_run(z: &[Self], y: &[usize], loss: &mut [Self], dz: &mut [Self]) {
         for (((l, d), &zi), &yi) in loss.iter_mut().zip(dz.iter_mut()).zip(z).zip(y) {

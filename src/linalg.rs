@@ -288,12 +288,20 @@ pub const THIN: usize = 4;
 /// [`THIN`] in practice) with `w` row-major `k × n`, `n = w.len() / k`: a product with a
 /// tiny inner dimension, as `k` row updates per output row (plain version of
 /// [`thin_inner`]).
+///
+/// # Panics
+/// If `k` is 0, `w.len()` is not a multiple of `k`, or `out` has fewer rows than `a`.
 #[inline(always)]
 pub fn thin_inner_scalar<F: Float>(a: &[F], k: usize, w: &[F], out: &mut [F]) {
-    let n = w.len() / k.max(1);
+    assert!(
+        k > 0 && w.len().is_multiple_of(k),
+        "thin_inner: w is not k × n"
+    );
+    let n = w.len() / k;
     if n == 0 {
         return;
     }
+    assert!(out.len() / n >= a.len() / k, "thin_inner: out too short");
     for (ar, or) in a.chunks_exact(k).zip(out.chunks_exact_mut(n)) {
         for (p, &ap) in ar.iter().enumerate() {
             for (o, &wv) in or.iter_mut().zip(&w[p * n..(p + 1) * n]) {
@@ -314,12 +322,21 @@ simd_kernel! {
 /// `out[r, j] = a[r, :] · wt[j, :] (+ bias[j])` over the rows of `a` (`k` columns), with
 /// `wt` row-major `n × k` (the transposed weights): a product with a tiny output width
 /// `n`, as dot products in [`dot_scalar`]'s order (plain version of [`thin_outer`]).
+///
+/// # Panics
+/// If `wt.len()` is not a multiple of `n`, `bias` is shorter than `n`, or `out` has fewer
+/// rows than `a`.
 #[inline(always)]
 pub fn thin_outer_scalar<F: Float>(a: &[F], wt: &[F], n: usize, bias: Option<&[F]>, out: &mut [F]) {
     if n == 0 {
         return;
     }
+    assert!(wt.len().is_multiple_of(n) && bias.is_none_or(|b| b.len() >= n));
     let k = wt.len() / n;
+    assert!(
+        k == 0 || out.len() / n >= a.len() / k,
+        "thin_outer: out too short"
+    );
     for (ar, or) in a.chunks_exact(k.max(1)).zip(out.chunks_exact_mut(n)) {
         for (j, o) in or.iter_mut().enumerate() {
             let d = dot_scalar(ar, &wt[j * k..(j + 1) * k]);

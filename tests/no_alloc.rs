@@ -70,6 +70,46 @@ impl<'a> Slice<'a> for TargetsRef<'a, f32> {
 fn no_allocation_after_warm_up() {
     forward_backward_do_not_allocate_after_warm_up();
     training_epochs_do_not_allocate_after_warm_up();
+    skipping_zero_weight_rows_does_not_allocate();
+}
+
+/// A chunk workspace comes sized for the backward pass over a subset of rows: the first
+/// time a chunk's weights are mostly zero (multipliers reaching 0, many epochs in)
+/// allocates nothing. Thin layers only, so no GEMM packing buffer is involved.
+fn skipping_zero_weight_rows_does_not_allocate() {
+    use feasible::data::BatchView;
+    let data = dense::<f32>(128, 3, DenseTask::Binary, 5).unwrap();
+    let net = Mlp::new(3, Head::Binary)
+        .hidden(&[4, 4])
+        .init(Init::TorchDefault)
+        .build::<f32>()
+        .unwrap();
+    let view = BatchView::contiguous(data.x_slice(), data.targets().as_ref(), 3).unwrap();
+    let mut cw = net.chunk_workspace();
+    let (mut losses, mut weights) = (vec![0.0f32; 128], vec![0.0f32; 128]);
+    let mut pass = |zero_every: usize| {
+        net.train_chunk(
+            view,
+            &mut cw,
+            &mut losses,
+            &mut weights,
+            &mut |off, _, w| {
+                for (k, wk) in w.iter_mut().enumerate() {
+                    *wk = if (off + k) % zero_every == 0 {
+                        0.0
+                    } else {
+                        1.0
+                    };
+                }
+            },
+        )
+        .unwrap();
+    };
+    pass(usize::MAX); // warm-up: every row weighs something
+    let before = ALLOCS.load(Ordering::Relaxed);
+    pass(2); // half the rows weigh nothing: the skipped-rows path
+    pass(1); // no row weighs anything
+    assert_eq!(ALLOCS.load(Ordering::Relaxed) - before, 0);
 }
 
 fn forward_backward_do_not_allocate_after_warm_up() {
@@ -105,8 +145,15 @@ fn forward_backward_do_not_allocate_after_warm_up() {
 fn training_epochs_do_not_allocate_after_warm_up() {
     use feasible::solver::{Method, NoObserver, Optimizer, TrainerParams};
     let data = dense::<f32>(4000, 100, DenseTask::Binary, 3).unwrap();
-    for par in [Par::Seq, Par::Threads(2)] {
-        let t = TrainerParams::new(Method::Fl { epsilon: 0.3 })
+    // FL, and CVaR at β = 0.5: half of every batch weighs nothing, so the backward pass
+    // takes its skipped-rows path from the first step.
+    for (par, method) in [
+        (Par::Seq, Method::Fl { epsilon: 0.3 }),
+        (Par::Threads(2), Method::Fl { epsilon: 0.3 }),
+        (Par::Seq, Method::Cvar { beta: 0.5 }),
+        (Par::Threads(2), Method::Cvar { beta: 0.5 }),
+    ] {
+        let t = TrainerParams::new(method)
             .optimizer(Optimizer::adamw(1e-2))
             .batch_size(1000)
             .epochs(10)
@@ -124,6 +171,10 @@ fn training_epochs_do_not_allocate_after_warm_up() {
         for _ in 0..3 {
             s.run_epoch(&mut NoObserver).unwrap();
         }
-        assert_eq!(ALLOCS.load(Ordering::Relaxed) - before, 0, "{par:?}");
+        assert_eq!(
+            ALLOCS.load(Ordering::Relaxed) - before,
+            0,
+            "{par:?} {method:?}"
+        );
     }
 }

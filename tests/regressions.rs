@@ -258,3 +258,121 @@ fn failed_steps_without_multipliers_return_diverged() {
         );
     }
 }
+
+/// A user-defined model that breaks `train_chunk`'s contract (weighs only half its rows, or
+/// hands back a short gradient) fails the step with a typed error, and the failed step
+/// leaves the multipliers as they were.
+#[test]
+fn models_breaking_the_train_chunk_contract_are_errors() {
+    use feasible::data::synthetic::{self, DenseTask};
+    use feasible::data::{BatchView, TargetsRef};
+    use feasible::model::{Head, Model, Network, NetworkChunk, Weigh};
+    use feasible::parallel::Par;
+    use feasible::solver::{Method, Optimizer, TrainError, TrainerParams};
+    use feasible::{Error, Result};
+    use ndarray::{Array2, ArrayView2};
+
+    #[derive(Clone)]
+    struct Broken {
+        net: Network<f64>,
+        half_weighed: bool,
+        short_gradient: bool,
+    }
+    impl Model<f64> for Broken {
+        type Workspace = <Network<f64> as Model<f64>>::Workspace;
+        type Chunk = (NetworkChunk<f64>, Vec<f64>);
+        fn n_inputs(&self) -> usize {
+            self.net.n_inputs()
+        }
+        fn head(&self) -> Head {
+            self.net.head()
+        }
+        fn params(&self) -> &[f64] {
+            self.net.params()
+        }
+        fn params_mut(&mut self) -> &mut [f64] {
+            self.net.params_mut()
+        }
+        fn workspace(&self) -> Self::Workspace {
+            self.net.workspace()
+        }
+        fn forward(
+            &self,
+            x: &[f64],
+            y: TargetsRef<'_, f64>,
+            ws: &mut Self::Workspace,
+            l: &mut [f64],
+            p: Par,
+        ) -> Result<()> {
+            self.net.forward(x, y, ws, l, p)
+        }
+        fn backward(
+            &self,
+            x: &[f64],
+            ws: &mut Self::Workspace,
+            w: &[f64],
+            g: &mut [f64],
+            p: Par,
+        ) -> Result<()> {
+            self.net.backward(x, ws, w, g, p)
+        }
+        fn outputs(&self, x: ArrayView2<'_, f64>) -> Result<Array2<f64>> {
+            self.net.outputs(x)
+        }
+        fn chunk_workspace(&self) -> Self::Chunk {
+            let marker = if self.short_gradient { 0 } else { 1 };
+            (self.net.chunk_workspace(), vec![0.0; marker])
+        }
+        fn train_chunk(
+            &self,
+            batch: BatchView<'_, f64>,
+            cw: &mut Self::Chunk,
+            losses: &mut [f64],
+            weights: &mut [f64],
+            weigh: &mut Weigh<'_, f64>,
+        ) -> Result<()> {
+            let half = self.half_weighed;
+            self.net
+                .train_chunk(batch, &mut cw.0, losses, weights, &mut |off, l, w| {
+                    let n = if half { l.len() / 2 } else { l.len() };
+                    weigh(off, &l[..n], &mut w[..n]);
+                })
+        }
+        fn chunk_gradient(cw: &Self::Chunk) -> &[f64] {
+            // The short-gradient variant is told apart by its chunk's marker length.
+            if cw.1.is_empty() {
+                &cw.1
+            } else {
+                Network::chunk_gradient(&cw.0)
+            }
+        }
+    }
+
+    let data = synthetic::dense::<f64>(300, 4, DenseTask::Binary, 2).unwrap();
+    let t = TrainerParams::new(Method::Fl { epsilon: 0.1 })
+        .optimizer(Optimizer::sgd(0.1))
+        .batch_size(100)
+        .epochs(2)
+        .check()
+        .unwrap();
+    let broken = Broken {
+        net: Network::logistic_regression(4),
+        half_weighed: true,
+        short_gradient: false,
+    };
+    let short = Broken {
+        net: Network::logistic_regression(4),
+        half_weighed: false,
+        short_gradient: true,
+    };
+    for model in [broken.clone(), short] {
+        match t.fit(model, &data, None) {
+            Err(TrainError::Invalid(Error::Shape { .. })) => {}
+            other => panic!("expected a shape error, got {:?}", other.err()),
+        }
+    }
+    // A step that fails on the contract leaves every multiplier at its start value.
+    let mut s = t.session(broken, &data, None).unwrap();
+    assert!(s.run_epoch(&mut feasible::solver::NoObserver).is_err());
+    assert!(s.multipliers().iter().all(|&l| l == 0.0));
+}

@@ -130,18 +130,26 @@ impl<'a, F: Float> BatchView<'a, F> {
         }
     }
 
-    /// Target of row `k` when the targets are class ids.
+    /// Target of row `k` when the targets are class ids (`None` for real targets).
+    ///
+    /// # Panics
+    /// If `k ≥ len`.
     #[inline(always)]
     pub fn class(&self, k: usize) -> Option<usize> {
+        assert!(k < self.len, "BatchView::class out of range");
         match self.y {
             TargetsRef::Classes(v) => self.source(k).map(|i| v[i]),
             TargetsRef::Real(_) => None,
         }
     }
 
-    /// Target of row `k` when the targets are real values.
+    /// Target of row `k` when the targets are real values (`None` for class ids).
+    ///
+    /// # Panics
+    /// If `k ≥ len`.
     #[inline(always)]
     pub fn value(&self, k: usize) -> Option<F> {
+        assert!(k < self.len, "BatchView::value out of range");
         match self.y {
             TargetsRef::Real(v) => self.source(k).map(|i| v[i]),
             TargetsRef::Classes(_) => None,
@@ -165,7 +173,12 @@ impl<'a, F: Float> BatchView<'a, F> {
 
     /// Copies the batch's rows into `x_out` (`len × d`) and its targets into `y_real` or
     /// `y_class`, prefetching rows a few ahead (random rows of a large matrix are
-    /// memory-latency bound). Returns the targets as a [`TargetsRef`] into the buffers.
+    /// memory-latency bound). Returns the targets as a [`TargetsRef`] into the buffers;
+    /// only the buffer of the targets' kind is written (the other may be empty).
+    ///
+    /// # Panics
+    /// If `x_out` holds fewer than `len × d` values or the buffer of the targets' kind
+    /// fewer than `len`.
     pub fn gather<'b>(
         &self,
         x_out: &'b mut [F],

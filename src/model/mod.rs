@@ -144,6 +144,8 @@ pub enum Predictions<F> {
 /// The contract: after [`forward`](Model::forward) on a batch, [`backward`](Model::backward)
 /// with weights `w` writes `Σ_i w_i ∇_θ ℓ_i` for that batch into `grad`, without running
 /// the forward pass again. Both are deterministic for any [`Par`] and any thread count.
+/// The solver trains through [`train_chunk`](Model::train_chunk), whose own contract is
+/// stated there.
 pub trait Model<F: Float>: Clone + Send + Sync {
     /// Pre-planned scratch memory: activations, output derivatives, per-chunk gradients.
     /// It grows to the largest batch seen and is then reused without allocation.
@@ -214,10 +216,18 @@ pub trait Model<F: Float>: Clone + Send + Sync {
     /// A model may weigh a few rows at a time and use each row's weight while the row is
     /// still in cache.
     ///
-    /// The result is the same, bit for bit, as [`forward`](Model::forward) and
-    /// [`backward`](Model::backward) on a batch holding the chunk's rows, and does not
-    /// depend on which thread runs it: the solver runs chunks concurrently and sums their
-    /// gradients in chunk order.
+    /// What an implementation must do (the solver checks the first two and fails the step
+    /// with a shape error otherwise):
+    /// - call `weigh` on consecutive runs of rows that cover the chunk exactly once, in
+    ///   order, before using the weights (each call is a dual step for those rows);
+    /// - leave a gradient of exactly [`n_params`](Model::n_params) values;
+    /// - compute a result that depends only on its inputs, never on which thread runs it:
+    ///   the solver runs chunks concurrently and sums their gradients in chunk order, so
+    ///   this is what makes training bit-identical for any number of threads.
+    ///
+    /// [`Network`]'s implementation is moreover bit-identical to
+    /// [`forward`](Model::forward) and [`backward`](Model::backward) on a batch holding the
+    /// chunk's rows.
     ///
     /// ```
     /// use feasible::data::{BatchView, TargetsRef};
@@ -246,7 +256,8 @@ pub trait Model<F: Float>: Clone + Send + Sync {
         weigh: &mut Weigh<'_, F>,
     ) -> Result<()>;
 
-    /// The gradient the last [`train_chunk`](Model::train_chunk) on `cw` wrote.
+    /// The gradient the last [`train_chunk`](Model::train_chunk) on `cw` wrote
+    /// ([`n_params`](Model::n_params) values).
     fn chunk_gradient(cw: &Self::Chunk) -> &[F];
 
     /// How many rows of the last [`forward`](Model::forward) batch a classifier gets

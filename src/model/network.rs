@@ -323,6 +323,23 @@ struct LiveRows<F> {
     w: Vec<F>,
 }
 
+impl<F: Float> LiveRows<F> {
+    /// Sizes the buffers for a chunk of `net` (a no-op once sized).
+    fn ensure(&mut self, net: &Network<F>) {
+        let hidden = net.layers.len() - 1;
+        self.x.resize(CHUNK_ROWS * net.n_inputs, F::zero());
+        self.dout
+            .resize(CHUNK_ROWS * net.head.n_outputs(), F::zero());
+        self.w.resize(CHUNK_ROWS, F::zero());
+        self.z.resize_with(hidden, Vec::new);
+        self.a.resize_with(hidden, Vec::new);
+        for (l, ly) in net.layers[..hidden].iter().enumerate() {
+            self.z[l].resize(CHUNK_ROWS * ly.fan_out, F::zero());
+            self.a[l].resize(CHUNK_ROWS * ly.fan_out, F::zero());
+        }
+    }
+}
+
 impl<F: Float> ChunkWs<F> {
     fn new(net: &Network<F>) -> Self {
         let nl = net.layers.len();
@@ -503,15 +520,7 @@ fn backward_chunk<F: Float>(
     }
     let (d, n_out, hidden) = (net.n_inputs, net.head.n_outputs(), net.layers.len() - 1);
     let lr = &mut cw.live;
-    lr.x.resize(CHUNK_ROWS * d, F::zero());
-    lr.dout.resize(cw.dout.len(), F::zero());
-    lr.w.resize(CHUNK_ROWS, F::zero());
-    lr.z.resize_with(hidden, Vec::new);
-    lr.a.resize_with(hidden, Vec::new);
-    for l in 0..hidden {
-        lr.z[l].resize(cw.z[l].len(), F::zero());
-        lr.a[l].resize(cw.a[l].len(), F::zero());
-    }
+    lr.ensure(net);
     for (k, r) in (0..rows).filter(|&r| weights[r] != F::zero()).enumerate() {
         lr.x[k * d..(k + 1) * d].copy_from_slice(&x[r * d..(r + 1) * d]);
         for l in 0..hidden {
@@ -851,11 +860,15 @@ impl<F: Float> Model<F> for Network<F> {
     fn chunk_workspace(&self) -> NetworkChunk<F> {
         // The row buffers are sized on the first indexed batch (contiguous batches are
         // read in place and never need them).
+        // The training path sizes the buffers for skipped rows now, so that no epoch
+        // allocates when multipliers start to be zero.
+        let mut ws = ChunkWs::new(self);
+        ws.live.ensure(self);
         NetworkChunk {
             xb: Vec::new(),
             yr: Vec::new(),
             yc: Vec::new(),
-            ws: ChunkWs::new(self),
+            ws,
         }
     }
 
@@ -875,12 +888,11 @@ impl<F: Float> Model<F> for Network<F> {
                 rows,
             ));
         }
-        if losses.len() != rows || weights.len() != rows {
-            return Err(Error::shape(
-                "chunk losses and weights",
-                rows,
-                losses.len().max(weights.len()),
-            ));
+        if losses.len() != rows {
+            return Err(Error::shape("chunk losses", rows, losses.len()));
+        }
+        if weights.len() != rows {
+            return Err(Error::shape("chunk weights", rows, weights.len()));
         }
         if batch.n_features() != self.n_inputs {
             return Err(Error::shape(
@@ -892,6 +904,7 @@ impl<F: Float> Model<F> for Network<F> {
         if !cw.ws.fits(self) {
             // A workspace of another network: resized once, then reused.
             cw.ws = ChunkWs::new(self);
+            cw.ws.live.ensure(self);
         }
         let NetworkChunk { xb, yr, yc, ws } = cw;
         let (x, y) = match batch.as_contiguous() {

@@ -49,8 +49,10 @@ pub enum Par {
     /// session outside a pool keeps its own team of pool-size threads.
     #[default]
     Rayon,
-    /// Exactly this many threads for training steps (a [`Team`] of the calling thread and
-    /// `n − 1` helpers, kept for the session); evaluation passes use the rayon pool.
+    /// Up to this many threads for training steps: a [`Team`] of the calling thread and
+    /// `n − 1` helpers, kept for the session, used by steps large enough to share
+    /// ([`fan_out`](Par::fan_out); fewer if the system refuses a thread). Evaluation
+    /// passes use the rayon pool.
     Threads(usize),
 }
 

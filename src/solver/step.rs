@@ -38,7 +38,7 @@ pub(super) const ROW_OVERHEAD: usize = 64;
 /// weights, and the multipliers and νPI states of its samples from before the dual step
 /// (to put back if the step fails).
 pub(super) struct Slot<F, C> {
-    cw: C,
+    pub(super) cw: C,
     pub(super) losses: Vec<F>,
     weights: Vec<F>,
     lam_old: Vec<F>,
@@ -273,6 +273,15 @@ pub(super) fn chunk_pass<F: Float, M: Model<F>>(
                 *weighed = off + l.len();
             },
         );
+        // The contract of `train_chunk`: every row weighed once, in order. A model that
+        // skipped rows would leave stale weights and missing dual steps behind.
+        if status.is_ok() && *weighed != rows {
+            *status = Err(crate::Error::shape(
+                "rows weighed by Model::train_chunk",
+                rows,
+                *weighed,
+            ));
+        }
         if track && status.is_ok() {
             for ((&i, &l), old) in ids.iter().zip(&losses[..rows]).zip(seen_old.iter_mut()) {
                 let s = unsafe { seen.get(i) };

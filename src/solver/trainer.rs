@@ -687,6 +687,18 @@ impl Trainer {
                 return Err(e.into());
             }
         }
+        if let Some(sl) = slots
+            .iter()
+            .find(|sl| M::chunk_gradient(&sl.cw).len() != n_params)
+        {
+            undo(ck, &mut buf.seen, slots);
+            return Err(Error::shape(
+                "Model::chunk_gradient (one value per parameter)",
+                n_params,
+                M::chunk_gradient(&sl.cw).len(),
+            )
+            .into());
+        }
         let stats = batch_stats(slots, m, kind);
         if !stats.finite {
             undo(ck, &mut buf.seen, slots);
