@@ -128,8 +128,16 @@ pub fn dual_step<F: Float>(
     }
     let rule = DualRule::new(dual, epsilon, alpha);
     rule.prepare(lambda.len(), xi);
-    for (&i, &l) in idx.iter().zip(losses) {
-        rule.update(i, l, lambda, xi);
+    // νPI keeps a state per sample; plain ascent has none (decided once, not per sample).
+    if xi.is_empty() {
+        let mut none = F::zero();
+        for (&i, &l) in idx.iter().zip(losses) {
+            rule.update_one(l, &mut lambda[i], &mut none);
+        }
+    } else {
+        for (&i, &l) in idx.iter().zip(losses) {
+            rule.update_one(l, &mut lambda[i], &mut xi[i]);
+        }
     }
     Ok(())
 }
@@ -170,15 +178,6 @@ impl<F: Float> DualRule<F> {
         if self.nupi.is_some() && xi.len() != n {
             xi.clear();
             xi.resize(n, F::zero());
-        }
-    }
-
-    /// Updates sample `i` with loss `l` (after [`prepare`](Self::prepare)).
-    #[inline(always)]
-    pub(crate) fn update(&self, i: usize, l: F, lambda: &mut [F], xi: &mut [F]) {
-        match xi.get_mut(i) {
-            Some(x) => self.update_one(l, &mut lambda[i], x),
-            None => self.update_one(l, &mut lambda[i], &mut F::zero()),
         }
     }
 
