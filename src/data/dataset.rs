@@ -54,6 +54,17 @@ impl<F> TargetsRef<'_, F> {
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
+
+    /// The targets `range`.
+    ///
+    /// # Panics
+    /// If `range` reaches past [`len`](Self::len).
+    pub fn slice(&self, range: std::ops::Range<usize>) -> Self {
+        match *self {
+            TargetsRef::Real(y) => TargetsRef::Real(&y[range]),
+            TargetsRef::Classes(y) => TargetsRef::Classes(&y[range]),
+        }
+    }
 }
 
 impl<F: Float> Targets<F> {

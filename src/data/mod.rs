@@ -30,6 +30,7 @@ pub use csv::{
     read_csv_file, read_features, read_features_file,
 };
 pub(crate) use dataset::check_finite as check_finite_pub;
+pub(crate) use dataset::prefetch_row;
 pub use dataset::{Dataset, Targets, TargetsRef, Task};
 pub use standardize::{Standardizer, TargetScaler};
 pub use view::BatchView;

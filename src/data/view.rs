@@ -161,11 +161,8 @@ impl<'a, F: Float> BatchView<'a, F> {
         match self.idx {
             None => {
                 let r = self.start..self.start + self.len;
-                let y = match self.y {
-                    TargetsRef::Real(v) => TargetsRef::Real(&v[r.clone()]),
-                    TargetsRef::Classes(v) => TargetsRef::Classes(&v[r.clone()]),
-                };
-                Some((&self.x[r.start * self.d..r.end * self.d], y))
+                let x = &self.x[r.start * self.d..r.end * self.d];
+                Some((x, self.y.slice(r)))
             }
             Some(_) => None,
         }

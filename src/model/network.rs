@@ -364,6 +364,14 @@ impl<F: Float> ChunkWs<F> {
         }
     }
 
+    /// [`ChunkWs::new`] with the buffers for skipped rows sized too, so that no training
+    /// epoch allocates when multipliers start to be zero.
+    fn for_training(net: &Network<F>) -> Self {
+        let mut ws = Self::new(net);
+        ws.live.ensure(net);
+        ws
+    }
+
     /// Whether the buffers were sized for `net`'s layers.
     fn fits(&self, net: &Network<F>) -> bool {
         self.z.len() == net.layers.len()
@@ -397,15 +405,19 @@ pub struct NetworkWorkspace<F> {
 }
 
 impl<F: Float> NetworkWorkspace<F> {
-    fn ensure(&mut self, net: &Network<F>, rows: usize) {
-        // Compared without collecting: no allocation per step once sized.
-        let same = self.shape.len() == net.layers.len()
+    /// Whether the workspace was sized for `net`'s layers (compared without collecting:
+    /// no allocation per step).
+    fn fits(&self, net: &Network<F>) -> bool {
+        self.shape.len() == net.layers.len()
             && self
                 .shape
                 .iter()
                 .zip(&net.layers)
-                .all(|(&s, l)| s == (l.fan_in, l.fan_out));
-        if !same {
+                .all(|(&s, l)| s == (l.fan_in, l.fan_out))
+    }
+
+    fn ensure(&mut self, net: &Network<F>, rows: usize) {
+        if !self.fits(net) {
             self.shape = net.layers.iter().map(|l| (l.fan_in, l.fan_out)).collect();
             self.chunks.clear();
         }
@@ -739,10 +751,7 @@ impl<F: Float> Model<F> for Network<F> {
             let r0 = c * CHUNK_ROWS;
             let nr = lc.len();
             forward_chunk(self, &x[r0 * d..(r0 + nr) * d], nr, cw);
-            let yc = match y {
-                TargetsRef::Real(v) => TargetsRef::Real(&v[r0..r0 + nr]),
-                TargetsRef::Classes(v) => TargetsRef::Classes(&v[r0..r0 + nr]),
-            };
+            let yc = y.slice(r0..r0 + nr);
             let out = &cw.z[self.layers.len() - 1][..nr * n_out];
             loss_chunk(head, out, yc, lc, &mut cw.dout[..nr * n_out]);
         };
@@ -775,13 +784,7 @@ impl<F: Float> Model<F> for Network<F> {
         if rows == 0 || ws.chunks.is_empty() {
             return Err(Error::Empty("backward before any forward pass".into()));
         }
-        let fits = ws.shape.len() == self.layers.len()
-            && ws
-                .shape
-                .iter()
-                .zip(&self.layers)
-                .all(|(&s, l)| s == (l.fan_in, l.fan_out));
-        if !fits {
+        if !ws.fits(self) {
             return Err(Error::shape(
                 "workspace (last forward pass was of another network)",
                 format!(
@@ -860,15 +863,11 @@ impl<F: Float> Model<F> for Network<F> {
     fn chunk_workspace(&self) -> NetworkChunk<F> {
         // The row buffers are sized on the first indexed batch (contiguous batches are
         // read in place and never need them).
-        // The training path sizes the buffers for skipped rows now, so that no epoch
-        // allocates when multipliers start to be zero.
-        let mut ws = ChunkWs::new(self);
-        ws.live.ensure(self);
         NetworkChunk {
             xb: Vec::new(),
             yr: Vec::new(),
             yc: Vec::new(),
-            ws,
+            ws: ChunkWs::for_training(self),
         }
     }
 
@@ -903,8 +902,7 @@ impl<F: Float> Model<F> for Network<F> {
         }
         if !cw.ws.fits(self) {
             // A workspace of another network: resized once, then reused.
-            cw.ws = ChunkWs::new(self);
-            cw.ws.live.ensure(self);
+            cw.ws = ChunkWs::for_training(self);
         }
         let NetworkChunk { xb, yr, yc, ws } = cw;
         let (x, y) = match batch.as_contiguous() {

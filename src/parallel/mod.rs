@@ -87,9 +87,19 @@ pub fn num_chunks(rows: usize) -> usize {
     rows.div_ceil(CHUNK_ROWS)
 }
 
+/// The rows of chunk `c` of a batch of `rows` rows.
+///
+/// ```
+/// use feasible::parallel::{chunk_range, CHUNK_ROWS};
+/// assert_eq!(chunk_range(1, CHUNK_ROWS + 5), CHUNK_ROWS..CHUNK_ROWS + 5);
+/// ```
+pub fn chunk_range(c: usize, rows: usize) -> std::ops::Range<usize> {
+    c * CHUNK_ROWS..((c + 1) * CHUNK_ROWS).min(rows)
+}
+
 /// The row ranges of the chunks covering `rows` rows.
 pub fn chunk_ranges(rows: usize) -> impl Iterator<Item = std::ops::Range<usize>> {
-    (0..num_chunks(rows)).map(move |c| c * CHUNK_ROWS..((c + 1) * CHUNK_ROWS).min(rows))
+    (0..num_chunks(rows)).map(move |c| chunk_range(c, rows))
 }
 
 mod team;

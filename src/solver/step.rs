@@ -20,9 +20,10 @@ use super::method::Method;
 use super::optim::{Optimizer, OptimizerState, all_finite};
 use super::trainer::{DualOrder, TrainerParams};
 use crate::data::BatchView;
+use crate::data::prefetch_row;
 use crate::linalg::add_assign;
 use crate::model::Model;
-use crate::parallel::{CHUNK_ROWS, Disjoint, Team, share};
+use crate::parallel::{CHUNK_ROWS, Disjoint, Team, chunk_range, share};
 use crate::{Float, Result};
 
 /// Parameters from which a team shares the primal step: below, handing the update over
@@ -141,20 +142,6 @@ impl<F: Float> WeightKind<F> {
     }
 }
 
-/// Hints the CPU to fetch the cache line of `v` (no effect on results; a no-op off x86-64).
-#[inline(always)]
-fn prefetch<T>(v: &T) {
-    #[cfg(target_arch = "x86_64")]
-    // SAFETY: a prefetch is a hint: it never faults and has no architectural effect.
-    #[allow(unused_unsafe)]
-    unsafe {
-        use std::arch::x86_64::{_MM_HINT_T0, _mm_prefetch};
-        _mm_prefetch::<_MM_HINT_T0>((v as *const T).cast::<i8>());
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    let _ = v;
-}
-
 /// Where a pass of a step runs. Which thread computes a chunk or a parameter range never
 /// changes what is computed, so every runner gives the same bits.
 #[derive(Clone, Copy)]
@@ -242,14 +229,14 @@ pub(super) fn chunk_pass<F: Float, M: Model<F>>(
         } = &mut unsafe { slots.range(c..c + 1) }[0];
         *weighed = 0;
         *seen_written = 0;
-        let r = c * CHUNK_ROWS..((c + 1) * CHUNK_ROWS).min(m);
+        let r = chunk_range(c, m);
         let rows = r.len();
         let ids = &idx[r.clone()];
         if dual {
             // The batch's multipliers are scattered over all `n`: ask for them now, so
             // they have arrived by the time the losses are known.
             for &i in ids {
-                prefetch(unsafe { lambda.get(i) });
+                prefetch_row(std::slice::from_ref(unsafe { lambda.get(i) }));
             }
         }
         *status = model.train_chunk(
@@ -302,9 +289,9 @@ pub(super) fn undo_chunk_pass<F: Float, C>(
     samples: Samples<'_, F>,
 ) {
     for (c, sl) in slots.iter().enumerate() {
-        let start = c * CHUNK_ROWS;
+        let ids = &idx[chunk_range(c, idx.len())];
         if !samples.lambda.is_empty() {
-            for (k, &i) in idx[start..start + sl.weighed].iter().enumerate() {
+            for (k, &i) in ids[..sl.weighed].iter().enumerate() {
                 samples.lambda[i] = sl.lam_old[k];
                 if let Some(x) = samples.xi.get_mut(i) {
                     *x = sl.xi_old[k];
@@ -312,7 +299,7 @@ pub(super) fn undo_chunk_pass<F: Float, C>(
             }
         }
         if !samples.seen.is_empty() {
-            for (k, &i) in idx[start..start + sl.seen_written].iter().enumerate() {
+            for (k, &i) in ids[..sl.seen_written].iter().enumerate() {
                 samples.seen[i] = sl.seen_old[k];
             }
         }
@@ -341,8 +328,7 @@ pub(super) fn batch_stats<F: Float, C>(
         above: 0,
     };
     for (c, sl) in slots.iter().enumerate() {
-        let rows = ((c + 1) * CHUNK_ROWS).min(m) - c * CHUNK_ROWS;
-        let losses = &sl.losses[..rows];
+        let losses = &sl.losses[..chunk_range(c, m).len()];
         st.finite &= all_finite(losses);
         for &l in losses {
             let v = l.to_f64_lossless();

@@ -337,6 +337,20 @@ pub enum TrainError<F: Float> {
     },
 }
 
+impl<F: Float> TrainError<F> {
+    /// A divergence at `epoch`, handing back `ck` with the model's (finite) `params`.
+    fn diverged(epoch: usize, ck: &Checkpoint<F>, params: &[F], what: &str) -> Self {
+        let mut last = ck.clone();
+        last.params.copy_from_slice(params);
+        TrainError::Diverged {
+            epoch,
+            step: ck.step,
+            what: what.to_string(),
+            last_finite: Box::new(last),
+        }
+    }
+}
+
 /// The result of training.
 #[derive(Clone, Debug)]
 pub struct Fit<F: Float, M> {
@@ -671,14 +685,7 @@ impl Trainer {
             }
         };
         let diverged = |ck: &Checkpoint<F>, model: &M, what: &str| {
-            let mut last = ck.clone();
-            last.params.copy_from_slice(model.params());
-            TrainError::Diverged {
-                epoch,
-                step: ck.step,
-                what: what.to_string(),
-                last_finite: Box::new(last),
-            }
+            TrainError::diverged(epoch, ck, model.params(), what)
         };
         // Errors, then the checks, in chunk order.
         for c in 0..slots.len() {
@@ -762,14 +769,12 @@ impl Trainer {
     ) -> Result<(Vec<F>, LossSummary), TrainError<F>> {
         let (l, acc) = eval::losses_and_accuracy(model, data, ws, self.p.par)?;
         if l.iter().any(|v| !v.is_finite()) {
-            let mut last = ck.clone();
-            last.params.copy_from_slice(model.params());
-            return Err(TrainError::Diverged {
-                epoch: ck.epoch,
-                step: ck.step,
-                what: "non-finite loss at evaluation".into(),
-                last_finite: Box::new(last),
-            });
+            return Err(TrainError::diverged(
+                ck.epoch,
+                ck,
+                model.params(),
+                "non-finite loss at evaluation",
+            ));
         }
         let s = LossSummary::from_losses(&to_f64(&l), self.p.epsilon())?.with_accuracy(acc);
         Ok((l, s))
