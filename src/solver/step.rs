@@ -27,8 +27,9 @@ use crate::parallel::{CHUNK_ROWS, Disjoint, Team, chunk_range, share};
 use crate::{Float, Result};
 
 /// Parameters from which a team shares the primal step: below, handing the update over
-/// costs more than halving it saves.
-pub(super) const SHARED_STEP_MIN_PARAMS: usize = 1 << 14;
+/// (≈ 1 µs) costs more than halving it saves. Two moons' 5.3k parameters gain ≈ 10 % per
+/// step from sharing (`docs/benchmarks.md`, third session).
+pub(super) const SHARED_STEP_MIN_PARAMS: usize = 1 << 11;
 
 /// Work per row that a chunk of the fused pass does besides the model's multiply-adds
 /// (reading a random row from memory, the loss, the dual step), in the units of
