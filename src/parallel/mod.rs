@@ -8,9 +8,10 @@
 //! is large enough to pay for it.
 //!
 //! Training steps are short (tens of microseconds for a linear model), so the trainer
-//! runs them on a [`Team`]: helper threads kept alive for the whole session that take a
-//! fixed share of each step's chunks (and of the parameters in the optimiser's update),
-//! instead of waking a pool every step.
+//! runs them on a [`Team`]: helper threads kept alive for the whole session that claim
+//! each step's chunks (and ranges of the parameters in the optimiser's update) one at a
+//! time, instead of waking a pool every step. A chunk's result lands in that chunk's own
+//! slot whichever thread computed it, so claiming by timing changes no bit.
 //!
 //! ```
 //! use feasible::parallel::{chunk_ranges, CHUNK_ROWS};
@@ -106,7 +107,7 @@ mod team;
 pub use team::Team;
 
 /// A mutable slice shared by a [`Team`]'s workers, each of which writes only its own,
-/// non-overlapping ranges (a fixed share of chunks or of parameters).
+/// non-overlapping ranges (the chunks or parameter ranges it claimed).
 pub(crate) struct Disjoint<'a, T> {
     ptr: *mut T,
     len: usize,
@@ -164,17 +165,4 @@ impl<'a, T> Disjoint<'a, T> {
         // SAFETY: in bounds (checked), and exclusive by the caller's contract.
         unsafe { &mut *self.ptr.add(i) }
     }
-}
-
-/// Worker `w`'s share of `n` items split over `t` workers: contiguous, in order, and
-/// (except at the end) aligned to `align` items so two workers never write one cache line.
-pub(crate) fn share(w: usize, t: usize, n: usize, align: usize) -> std::ops::Range<usize> {
-    let cut = |k: usize| {
-        if k >= t {
-            n
-        } else {
-            (k * n / t) / align * align
-        }
-    };
-    cut(w)..cut(w + 1)
 }

@@ -13,14 +13,31 @@ const YIELD: Duration = Duration::from_micros(200);
 /// The job of the current round, as a type-erased pointer to the caller's closure.
 type Job = dyn Fn(usize) + Sync;
 
+/// Layout of [`Shared::state`]: the helpers inside the current round in the low bits, a
+/// "closed" flag, and the round's number above them.
+const INSIDE: u64 = (1 << 24) - 1;
+const CLOSED: u64 = 1 << 24;
+const ROUND_SHIFT: u32 = 25;
+
+/// `state` of round `r` while it is open to helpers and none has joined.
+fn open(r: u64) -> u64 {
+    r << ROUND_SHIFT
+}
+
 struct Shared {
     /// The current job: a `*const Job` stored as two words (fat pointer) behind a box the
-    /// caller of `run` owns for the round's duration.
+    /// caller of `for_each` owns for the round's duration.
     job: AtomicPtr<&'static Job>,
-    /// Round number; helpers start a round when it moves past the last one they ran.
+    /// Items of the current round (`job(i)` for `i < items`).
+    items: AtomicUsize,
+    /// The next item to claim.
+    next: AtomicUsize,
+    /// Round number; helpers look for work when it moves past the last one they saw.
     round: AtomicU64,
-    /// Helpers that finished the current round.
-    done: AtomicUsize,
+    /// Which round helpers may still join, whether it is closed, and how many are inside
+    /// (see [`INSIDE`]). A helper joins only by a compare-and-swap from "this round, open",
+    /// so one that wakes late, after its round closed or a newer one began, stays out.
+    state: AtomicU64,
     /// A helper's job panicked in the current round.
     panicked: AtomicBool,
     shutdown: AtomicBool,
@@ -38,10 +55,14 @@ struct Shared {
 /// sleeping, so that back-to-back steps hand work over in about a microsecond (measured
 /// round trip on the 2-core VM of `docs/benchmarks.md`), while an idle team costs nothing.
 ///
-/// [`Team::run`] calls `job(w)` once for every worker `w` in `0..size` — `w = 0` on the
-/// calling thread — and returns when all are done. Which work a worker does must be a
-/// function of `w` alone (a fixed share of chunks), never of timing: results then do not
-/// depend on the team's size or on scheduling.
+/// [`Team::for_each`] calls `job(i)` exactly once for every item `i` in `0..n`: the calling
+/// thread and the helpers claim items one at a time until none are left, and the call
+/// returns when every item is done. A helper that is slow to arrive — its core busy with
+/// another program, or still waking up — is not waited for: the items go to whoever is
+/// free, so a team is never slower than its calling thread alone. Which thread runs an item
+/// is therefore a matter of timing, and what an item computes must depend on `i` alone
+/// (a chunk's own output slot, a fixed range of parameters): results then do not depend
+/// on the team's size or on scheduling.
 ///
 /// ```
 /// use std::sync::atomic::{AtomicUsize, Ordering};
@@ -49,9 +70,9 @@ struct Shared {
 /// let team = Team::new(3);
 /// let sum = AtomicUsize::new(0);
 /// for _ in 0..100 {
-///     team.run(&|w| { sum.fetch_add(w + 1, Ordering::Relaxed); });
+///     team.for_each(10, &|i| { sum.fetch_add(i, Ordering::Relaxed); });
 /// }
-/// assert_eq!(sum.into_inner(), 100 * (1 + 2 + 3));
+/// assert_eq!(sum.into_inner(), 100 * 45);
 /// ```
 ///
 /// A team is `Send` but not `Sync`: rounds are run by one thread at a time, so two rounds
@@ -65,8 +86,8 @@ pub struct Team {
     size: usize,
     shared: Arc<Shared>,
     helpers: Vec<JoinHandle<()>>,
-    /// `Send` but not `Sync`: one thread at a time runs rounds, so two `run`s can never
-    /// overlap (nor can a job, which must be `Sync`, reach back into its team).
+    /// `Send` but not `Sync`: one thread at a time runs rounds, so two `for_each`s can
+    /// never overlap (nor can a job, which must be `Sync`, reach back into its team).
     _one_caller: std::marker::PhantomData<std::cell::Cell<()>>,
 }
 
@@ -98,6 +119,17 @@ fn wait_until(ready: impl Fn() -> bool, sleep: Option<&dyn Fn()>) {
     }
 }
 
+/// Claims and runs items of the current round until none are left.
+fn claim_all(sh: &Shared, n: usize, job: &(dyn Fn(usize) + Sync + '_)) {
+    loop {
+        let i = sh.next.fetch_add(1, Relaxed);
+        if i >= n {
+            return;
+        }
+        job(i);
+    }
+}
+
 impl Team {
     /// A team of `size` workers: the calling thread and `size − 1` helper threads
     /// (`size` 0 is taken as 1, a team without helpers).
@@ -105,8 +137,10 @@ impl Team {
         let size = size.max(1);
         let shared = Arc::new(Shared {
             job: AtomicPtr::new(std::ptr::null_mut()),
+            items: AtomicUsize::new(0),
+            next: AtomicUsize::new(0),
             round: AtomicU64::new(0),
-            done: AtomicUsize::new(0),
+            state: AtomicU64::new(CLOSED),
             panicked: AtomicBool::new(false),
             shutdown: AtomicBool::new(false),
             sleepers: AtomicUsize::new(0),
@@ -118,11 +152,9 @@ impl Team {
             let sh = Arc::clone(&shared);
             match std::thread::Builder::new()
                 .name(format!("feasible-worker-{w}"))
-                .spawn(move || helper(&sh, w))
+                .spawn(move || helper(&sh))
             {
                 Ok(h) => helpers.push(h),
-                // Workers are numbered 1..=helpers.len() without gaps: stop at the first
-                // thread that cannot be spawned.
                 Err(_) => break,
             }
         }
@@ -141,32 +173,36 @@ impl Team {
         self.size
     }
 
-    /// Runs `job(w)` for every worker `w` in `0..size()`, worker 0 on the calling thread,
-    /// and returns when all have finished. A panic in any job is re-raised here, after
-    /// every worker has left `job`.
-    pub fn run(&self, job: &(dyn Fn(usize) + Sync)) {
-        if self.size == 1 {
-            job(0);
+    /// Runs `job(i)` once for every item `i` in `0..n`, on the calling thread and on the
+    /// helpers that are free, and returns when all have finished. A panic in any item is
+    /// re-raised here, after every worker has left `job` (the other items still run).
+    pub fn for_each(&self, n: usize, job: &(dyn Fn(usize) + Sync)) {
+        if self.helpers.is_empty() || n <= 1 {
+            (0..n).for_each(job);
             return;
         }
         let sh = &*self.shared;
-        // SAFETY: the erased `'static` never outlives this call: the pointer is published
-        // for this round only, and we do not return (nor unwind) before every helper has
-        // reported that it finished running the job (`done == helpers`).
+        // SAFETY: the erased `'static` never outlives this call: the pointer is read only
+        // by helpers that joined this round, and we do not return (nor unwind) before the
+        // round is closed to newcomers and every helper that joined has left.
         let erased: &'static Job =
             unsafe { std::mem::transmute::<&(dyn Fn(usize) + Sync + '_), &'static Job>(job) };
         let slot: &&'static Job = &erased;
-        sh.done.store(0, Relaxed);
         sh.job
             .store((slot as *const &'static Job).cast_mut(), Relaxed);
-        sh.round.fetch_add(1, SeqCst);
+        sh.items.store(n, Relaxed);
+        sh.next.store(0, Relaxed);
+        let round = sh.round.load(Relaxed) + 1;
+        // Publishes job, items and next to every helper whose join succeeds.
+        sh.state.store(open(round), Release);
+        sh.round.store(round, SeqCst);
         if sh.sleepers.load(SeqCst) > 0 {
             let _g = sh.lock.lock().unwrap_or_else(|e| e.into_inner());
             sh.wake.notify_all();
         }
-        let mine = catch_unwind(AssertUnwindSafe(|| job(0)));
-        let helpers = self.helpers.len();
-        wait_until(|| sh.done.load(Acquire) == helpers, None);
+        let mine = catch_unwind(AssertUnwindSafe(|| claim_all(sh, n, job)));
+        sh.state.fetch_or(CLOSED, AcqRel);
+        wait_until(|| sh.state.load(Acquire) & INSIDE == 0, None);
         let theirs = sh.panicked.swap(false, Relaxed);
         if let Err(p) = mine {
             resume_unwind(p);
@@ -175,9 +211,30 @@ impl Team {
             panic!("a feasible worker thread panicked");
         }
     }
+
+    /// Runs `job(w)` once for every `w` in `0..size()`: [`for_each`](Self::for_each) with
+    /// one item per worker (each item on whichever worker is free).
+    pub fn run(&self, job: &(dyn Fn(usize) + Sync)) {
+        self.for_each(self.size, job);
+    }
 }
 
-fn helper(sh: &Shared, w: usize) {
+/// Joins round `r` if it is still open: the helper is then counted inside until it leaves.
+fn join(sh: &Shared, r: u64) -> bool {
+    let want = open(r);
+    let mut s = sh.state.load(Acquire);
+    loop {
+        if s & !INSIDE != want {
+            return false;
+        }
+        match sh.state.compare_exchange_weak(s, s + 1, AcqRel, Acquire) {
+            Ok(_) => return true,
+            Err(now) => s = now,
+        }
+    }
+}
+
+fn helper(sh: &Shared) {
     let mut seen = 0u64;
     loop {
         let sleep = || {
@@ -196,14 +253,19 @@ fn helper(sh: &Shared, w: usize) {
             return;
         }
         seen = sh.round.load(Acquire);
-        let p = sh.job.load(Acquire);
-        // SAFETY: `run` published a pointer to a live `&Job` for this round and waits for
-        // our `done` before it returns.
-        let job: &Job = unsafe { *p };
-        if catch_unwind(AssertUnwindSafe(|| job(w))).is_err() {
+        if !join(sh, seen) {
+            // Too late: the caller finished this round's items without us.
+            continue;
+        }
+        // SAFETY: we joined the round while it was open, so `for_each` published a pointer
+        // to a live `&Job` for it (before the state we acquired) and will not return
+        // before we leave.
+        let job: &Job = unsafe { *sh.job.load(Acquire) };
+        let n = sh.items.load(Relaxed);
+        if catch_unwind(AssertUnwindSafe(|| claim_all(sh, n, job))).is_err() {
             sh.panicked.store(true, Relaxed);
         }
-        sh.done.fetch_add(1, Release);
+        sh.state.fetch_sub(1, Release);
     }
 }
 
@@ -225,45 +287,106 @@ mod tests {
     use super::*;
 
     #[test]
-    fn every_worker_runs_each_round_once() {
+    fn every_item_runs_once_per_round() {
         for size in [1, 2, 4] {
             let team = Team::new(size);
-            let hits: Vec<AtomicUsize> = (0..size).map(|_| AtomicUsize::new(0)).collect();
-            for round in 0..500 {
-                team.run(&|w| {
-                    hits[w].fetch_add(1, Relaxed);
-                });
-                if round % 100 == 0 {
-                    // Long enough for helpers to fall asleep: they must wake again.
-                    std::thread::sleep(Duration::from_millis(2));
+            for n in [0, 1, 2, 3, 7, 64] {
+                let hits: Vec<AtomicUsize> = (0..n).map(|_| AtomicUsize::new(0)).collect();
+                for round in 0..300 {
+                    team.for_each(n, &|i| {
+                        hits[i].fetch_add(1, Relaxed);
+                    });
+                    if round % 100 == 0 {
+                        // Long enough for helpers to fall asleep: they must wake again.
+                        std::thread::sleep(Duration::from_millis(2));
+                    }
                 }
+                assert!(
+                    hits.iter().all(|h| h.load(Relaxed) == 300),
+                    "size {size}, n {n}"
+                );
             }
-            assert!(hits.iter().all(|h| h.load(Relaxed) == 500));
+        }
+    }
+
+    /// Helpers that arrive after the caller has run every item must stay out of the
+    /// round: a job runs only while its `for_each` is in progress. Short pauses between
+    /// rounds make helpers arrive late (asleep, or yielding) in many of them.
+    #[test]
+    fn late_helpers_never_run_a_finished_round() {
+        let team = Team::new(3);
+        let rounds = 3000;
+        let open: Vec<AtomicBool> = (0..rounds).map(|_| AtomicBool::new(false)).collect();
+        let runs = AtomicUsize::new(0);
+        for (r, flag) in open.iter().enumerate() {
+            flag.store(true, SeqCst);
+            team.for_each(2, &|_| {
+                assert!(flag.load(SeqCst), "round {r} ran after it returned");
+                runs.fetch_add(1, Relaxed);
+            });
+            flag.store(false, SeqCst);
+            match r % 7 {
+                0 => std::thread::sleep(Duration::from_micros(300)),
+                1 => std::thread::sleep(Duration::from_micros(60)),
+                _ => {}
+            }
+        }
+        assert_eq!(runs.into_inner(), 2 * rounds);
+    }
+
+    /// No item waits for a particular thread: whichever worker takes item 0 blocks until
+    /// every other item is done, which only works if the others go to other workers.
+    #[test]
+    fn items_go_to_whichever_worker_is_free() {
+        let team = Team::new(2);
+        for _ in 0..50 {
+            let done = AtomicUsize::new(0);
+            team.for_each(8, &|i| {
+                if i == 0 {
+                    wait_until(|| done.load(Acquire) == 7, None);
+                } else {
+                    done.fetch_add(1, Release);
+                }
+            });
         }
     }
 
     #[test]
-    fn a_round_where_every_worker_panics_leaves_the_next_round_clean() {
-        let team = Team::new(2);
-        assert!(catch_unwind(AssertUnwindSafe(|| team.run(&|_| panic!("boom")))).is_err());
-        assert!(catch_unwind(AssertUnwindSafe(|| team.run(&|_| {}))).is_ok());
+    fn run_gives_each_worker_index_once() {
+        let team = Team::new(3);
+        let hits: Vec<AtomicUsize> = (0..3).map(|_| AtomicUsize::new(0)).collect();
+        for _ in 0..100 {
+            team.run(&|w| {
+                hits[w].fetch_add(1, Relaxed);
+            });
+        }
+        assert!(hits.iter().all(|h| h.load(Relaxed) == 100));
     }
 
     #[test]
-    fn a_panicking_job_is_reraised_and_the_team_still_works() {
+    fn a_round_where_every_item_panics_leaves_the_next_round_clean() {
         let team = Team::new(2);
-        let r = catch_unwind(AssertUnwindSafe(|| {
-            team.run(&|w| {
-                if w == 1 {
-                    panic!("boom");
-                }
-            })
-        }));
-        assert!(r.is_err());
-        let n = AtomicUsize::new(0);
-        team.run(&|_| {
-            n.fetch_add(1, Relaxed);
-        });
-        assert_eq!(n.into_inner(), 2);
+        assert!(catch_unwind(AssertUnwindSafe(|| team.for_each(4, &|_| panic!("boom")))).is_err());
+        assert!(catch_unwind(AssertUnwindSafe(|| team.for_each(4, &|_| {}))).is_ok());
+    }
+
+    #[test]
+    fn a_panicking_item_is_reraised_and_the_team_still_works() {
+        let team = Team::new(2);
+        for _ in 0..20 {
+            let r = catch_unwind(AssertUnwindSafe(|| {
+                team.for_each(4, &|i| {
+                    if i == 3 {
+                        panic!("boom");
+                    }
+                })
+            }));
+            assert!(r.is_err());
+            let n = AtomicUsize::new(0);
+            team.for_each(5, &|_| {
+                n.fetch_add(1, Relaxed);
+            });
+            assert_eq!(n.into_inner(), 5);
+        }
     }
 }

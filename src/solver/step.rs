@@ -23,7 +23,7 @@ use crate::data::BatchView;
 use crate::data::prefetch_row;
 use crate::linalg::add_assign;
 use crate::model::Model;
-use crate::parallel::{CHUNK_ROWS, Disjoint, Team, chunk_range, share};
+use crate::parallel::{CHUNK_ROWS, Disjoint, Team, chunk_range};
 use crate::{Float, Result};
 
 /// Parameters from which a team shares the primal step: below, handing the update over
@@ -151,9 +151,14 @@ pub(super) enum Runner<'t> {
     Seq,
     /// On the current rayon pool (a session opened inside one).
     Rayon,
-    /// On the session's team, each worker a fixed contiguous share.
+    /// On the session's team, items claimed by whichever worker is free
+    /// ([`Team::for_each`]).
     Team(&'t Team),
 }
+
+/// Parameters per item of a shared primal pass, at least: small enough to balance, large
+/// enough that claiming an item (one atomic add) does not show.
+const PRIMAL_ITEM_MIN: usize = 1024;
 
 impl Runner<'_> {
     /// Calls `f(c)` for every chunk `c < n`.
@@ -161,20 +166,18 @@ impl Runner<'_> {
         match self {
             Runner::Seq => (0..n).for_each(f),
             Runner::Rayon => (0..n).into_par_iter().for_each(&f),
-            Runner::Team(team) => {
-                let t = team.size();
-                team.run(&|w| share(w, t, n, 1).for_each(&f))
-            }
+            Runner::Team(team) => team.for_each(n, &f),
         }
     }
 
-    /// Calls `f(range)` on ranges covering `0..n` (one per team worker, cut at multiples
-    /// of 16 elements so workers never write the same cache line).
+    /// Calls `f(range)` on ranges covering `0..n`: on a team, up to four per worker, cut at
+    /// multiples of 16 elements so two workers never write the same cache line.
     fn ranges(self, n: usize, f: impl Fn(Range<usize>) + Sync) {
         match self {
             Runner::Team(team) => {
-                let t = team.size();
-                team.run(&|w| f(share(w, t, n, 16)))
+                let parts = (4 * team.size()).min(n.div_ceil(PRIMAL_ITEM_MIN)).max(1);
+                let len = n.div_ceil(parts).next_multiple_of(16);
+                team.for_each(n.div_ceil(len), &|b| f(b * len..((b + 1) * len).min(n)))
             }
             Runner::Seq | Runner::Rayon => f(0..n),
         }
