@@ -156,8 +156,9 @@ pub(super) enum Runner<'t> {
     Team(&'t Team),
 }
 
-/// Parameters per item of a shared primal pass, at least: small enough to balance, large
-/// enough that claiming an item (one atomic add) does not show.
+/// Parameters per range of a shared primal pass, about (ranges are cut at multiples of
+/// 16, so the last may be shorter): small enough to balance, large enough that claiming
+/// one (an atomic add) does not show.
 const PRIMAL_ITEM_MIN: usize = 1024;
 
 impl Runner<'_> {
@@ -170,16 +171,17 @@ impl Runner<'_> {
         }
     }
 
-    /// Calls `f(range)` on ranges covering `0..n`: on a team, up to four per worker, cut at
-    /// multiples of 16 elements so two workers never write the same cache line.
+    /// Calls `f(range)` on disjoint ranges covering `0..n`: on a team, up to four times as
+    /// many as it has workers (each claimed by whichever is free), with lengths a multiple
+    /// of 16 elements so that ranges rarely share a cache line.
     fn ranges(self, n: usize, f: impl Fn(Range<usize>) + Sync) {
         match self {
-            Runner::Team(team) => {
-                let parts = (4 * team.size()).min(n.div_ceil(PRIMAL_ITEM_MIN)).max(1);
+            Runner::Team(team) if n > 0 => {
+                let parts = (n / PRIMAL_ITEM_MIN).clamp(1, 4 * team.size());
                 let len = n.div_ceil(parts).next_multiple_of(16);
                 team.for_each(n.div_ceil(len), &|b| f(b * len..((b + 1) * len).min(n)))
             }
-            Runner::Seq | Runner::Rayon => f(0..n),
+            Runner::Team(_) | Runner::Seq | Runner::Rayon => f(0..n),
         }
     }
 }
@@ -379,7 +381,7 @@ pub(super) fn primal_pass<F: Float, M: Model<F>>(
     let nm = Disjoint::new(&mut next.m);
     let nv = Disjoint::new(&mut next.v);
     run.ranges(n, |r| {
-        // SAFETY: the workers' parameter ranges do not overlap.
+        // SAFETY: the ranges `run` hands out do not overlap.
         let (g, pv, th, m_new, v_new) = unsafe {
             (
                 grad.range(r.clone()),
@@ -404,5 +406,37 @@ pub(super) fn primal_pass<F: Float, M: Model<F>>(
     PrimalOutcome {
         grad_finite: grad_ok.into_inner(),
         step_finite: step_ok.into_inner(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Mutex;
+
+    /// A team's parameter ranges cover `0..n` exactly once, in pieces of about
+    /// `PRIMAL_ITEM_MIN` or more (unless `n` is smaller) and at most four per worker.
+    #[test]
+    fn team_ranges_cover_every_parameter_once() {
+        for size in 1..=4 {
+            let team = Team::new(size);
+            for n in [0, 1, 15, 16, 17, 1023, 1024, 2049, 5322, 85_002, 100_000] {
+                let got = Mutex::new(Vec::new());
+                Runner::Team(&team).ranges(n, |r| got.lock().unwrap().push(r));
+                let mut got = got.into_inner().unwrap();
+                got.sort_by_key(|r| r.start);
+                let mut at = 0;
+                for r in &got {
+                    assert_eq!(r.start, at, "size {size}, n {n}: {got:?}");
+                    assert!(
+                        r.len() >= (PRIMAL_ITEM_MIN / 2).min(n),
+                        "size {size}, n {n}: {got:?}"
+                    );
+                    at = r.end;
+                }
+                assert_eq!(at, n);
+                assert!(got.len() <= 4 * team.size().max(1));
+            }
+        }
     }
 }
