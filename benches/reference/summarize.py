@@ -11,8 +11,10 @@ import statistics
 import sys
 from pathlib import Path
 
-UNIT = {"ns": 1e-6, "µs": 1e-3, "us": 1e-3, "ms": 1.0, "s": 1e3}
-NAME = re.compile(r"^([A-Za-z0-9_]+/[A-Za-z0-9_/]+)")
+UNIT = {"ps": 1e-9, "ns": 1e-6, "µs": 1e-3, "us": 1e-3, "ms": 1.0, "s": 1e3}
+# A bench id at the start of a line (criterion prints it alone, or followed by `time:`).
+NAME = re.compile(r"^([A-Za-z0-9_][A-Za-z0-9_/.\-]*)(\s|$)")
+SKIP = ("Benchmarking", "Found", "Gnuplot", "Running", "Finished", "Compiling")
 TIME = re.compile(r"time:\s+\[\S+ \S+ (\S+) (\S+) \S+ \S+\]")
 
 
@@ -21,7 +23,7 @@ def criterion(path):
     out, name = {}, None
     for line in Path(path).read_text().splitlines():
         m = NAME.match(line)
-        if m and not line.startswith("Benchmarking"):
+        if m and not line.startswith(SKIP):
             name = m.group(1)
         t = TIME.search(line)
         if t and name is not None and name not in out:
@@ -99,7 +101,15 @@ def rows_for(out, r):
 def fmt(v):
     if isinstance(v, tuple):
         return " / ".join(fmt(x) for x in v)
+    if v != v:
+        return "n/a"  # a bench or PyTorch run missing from this round's outputs
     return f"{v:.3g}" if v < 100 else f"{v:.0f}"
+
+
+def median(vals):
+    """Median of the figures present (NaN marks a missing one)."""
+    present = [v for v in vals if v == v]
+    return statistics.median(present) if present else float("nan")
 
 
 def main():
@@ -117,9 +127,9 @@ def main():
             continue
         vals = [t[i][1] for t in table]
         if isinstance(first, tuple):
-            med = tuple(statistics.median(v[j] for v in vals) for j in range(len(first)))
+            med = tuple(median([v[j] for v in vals]) for j in range(len(first)))
         else:
-            med = statistics.median(vals)
+            med = median(vals)
         print(f"| {label} | " + " | ".join(fmt(v) for v in vals) + f" | {fmt(med)} |")
 
 
