@@ -251,17 +251,36 @@ pub(super) fn chunk_pass<F: Float, M: Model<F>>(
             &mut losses[..rows],
             &mut weights[..rows],
             &mut |off, l, w| {
-                let (mut no_lam, mut no_xi) = (F::zero(), F::zero());
-                for (k, (wk, &lk)) in w.iter_mut().zip(l).enumerate() {
-                    let i = ids[off + k];
-                    let (lam, x) = match (dual, has_xi) {
-                        (false, _) => (&mut no_lam, &mut no_xi),
-                        (true, false) => (unsafe { lambda.get(i) }, &mut no_xi),
-                        (true, true) => unsafe { (lambda.get(i), xi.get(i)) },
-                    };
-                    lam_old[off + k] = *lam;
-                    xi_old[off + k] = *x;
-                    *wk = kind.weight(lk, lam, x);
+                let rows = off..off + l.len();
+                let (ids, lam_old, xi_old) = (
+                    &ids[rows.clone()],
+                    &mut lam_old[rows.clone()],
+                    &mut xi_old[rows],
+                );
+                let mut no = (F::zero(), F::zero());
+                // One loop per case, so that the per-sample work has no branch on it.
+                match (dual, has_xi) {
+                    (false, _) => {
+                        for (wk, &lk) in w.iter_mut().zip(l) {
+                            *wk = kind.weight(lk, &mut no.0, &mut no.1);
+                        }
+                    }
+                    (true, false) => {
+                        for (((wk, &lk), &i), old) in w.iter_mut().zip(l).zip(ids).zip(lam_old) {
+                            let lam = unsafe { lambda.get(i) };
+                            *old = *lam;
+                            *wk = kind.weight(lk, lam, &mut no.1);
+                        }
+                    }
+                    (true, true) => {
+                        for ((((wk, &lk), &i), old), xold) in
+                            w.iter_mut().zip(l).zip(ids).zip(lam_old).zip(xi_old)
+                        {
+                            let (lam, x) = unsafe { (lambda.get(i), xi.get(i)) };
+                            (*old, *xold) = (*lam, *x);
+                            *wk = kind.weight(lk, lam, x);
+                        }
+                    }
                 }
                 *weighed = off + l.len();
             },
