@@ -210,6 +210,9 @@ pub(super) fn chunk_pass<F: Float, M: Model<F>>(
 ) {
     let m = idx.len();
     let dual = kind.is_dual();
+    // Sessions hold multipliers exactly when the method has a dual step (checked when a
+    // checkpoint is resumed), which `undo_chunk_pass` relies on.
+    debug_assert_eq!(dual, !samples.lambda.is_empty());
     let has_xi = !samples.xi.is_empty();
     let track = !samples.seen.is_empty();
     let lambda = Disjoint::new(samples.lambda);
