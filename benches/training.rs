@@ -9,6 +9,7 @@
 use std::hint::black_box;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use feasible::data::Shuffle;
 use feasible::data::synthetic::{self, DenseTask};
 use feasible::metrics::LossSummary;
 use feasible::model::{Activation, Head, Init, Mlp, Network};
@@ -107,11 +108,20 @@ fn logreg(c: &mut Criterion) {
             }))
         })
     });
-    for (name, method) in [("erm", Method::Erm), ("fl", Method::Fl { epsilon: 0.3 })] {
+    // A fresh permutation of the rows every epoch (as PyTorch's loader), and the
+    // quasi-random block order (blocks of 128 rows, each chunk read in place).
+    let blocks = Shuffle::Blocks { size: 128 };
+    for (name, method, shuffle) in [
+        ("erm", Method::Erm, Shuffle::Samples),
+        ("fl", Method::Fl { epsilon: 0.3 }, Shuffle::Samples),
+        ("erm_blocks", Method::Erm, blocks),
+        ("fl_blocks", Method::Fl { epsilon: 0.3 }, blocks),
+    ] {
         let t = quiet(TrainerParams::new(method))
             .optimizer(Optimizer::sgd(0.1))
             .dual_lr(1e-2)
             .batch_size(1024)
+            .shuffle(shuffle)
             .epochs(ENDLESS)
             .check()
             .unwrap();
@@ -141,11 +151,20 @@ fn mlp(c: &mut Criterion) {
     let mut g = c.benchmark_group("mlp_epoch");
     g.sample_size(10);
     g.throughput(Throughput::Elements(2 * (fwd + bwd) * 100_000)); // flops
-    for (name, method) in [("erm", Method::Erm), ("fl", Method::Fl { epsilon: 0.5 })] {
+    for (name, method, shuffle) in [
+        ("erm", Method::Erm, Shuffle::Samples),
+        ("fl", Method::Fl { epsilon: 0.5 }, Shuffle::Samples),
+        (
+            "fl_blocks",
+            Method::Fl { epsilon: 0.5 },
+            Shuffle::Blocks { size: 128 },
+        ),
+    ] {
         let t = quiet(TrainerParams::new(method))
             .optimizer(Optimizer::adamw(1e-3))
             .dual_lr(1e-2)
             .batch_size(256)
+            .shuffle(shuffle)
             .epochs(ENDLESS)
             .check()
             .unwrap();

@@ -3,10 +3,12 @@
 //!
 //! `cargo run --release --example profile_epoch -- logreg|mlp|moons [fl|erm] [EPOCHS]`
 //! (`moons`: one "epoch" is the whole 250-step full-batch run's worth of steps.)
+//! `SHUFFLE_BLOCK=N` trains with `Shuffle::Blocks { size: N }`.
 
 use std::time::Instant;
 
 use feasible::Dataset;
+use feasible::data::Shuffle;
 use feasible::data::synthetic::{self, DenseTask};
 use feasible::model::{Head, Init, Mlp, Model, Network};
 use feasible::solver::{Method, NoObserver, Optimizer, TrainerParams};
@@ -17,7 +19,12 @@ fn time<M: Model<f32>>(
     data: &Dataset<f32>,
     epochs: usize,
 ) -> Result<(), String> {
-    let trainer = t.clone().check().map_err(|e| e.to_string())?;
+    let mut t = t.clone();
+    if let Ok(b) = std::env::var("SHUFFLE_BLOCK") {
+        let size = b.parse().map_err(|e| format!("SHUFFLE_BLOCK: {e}"))?;
+        t = t.shuffle(Shuffle::Blocks { size });
+    }
+    let trainer = t.check().map_err(|e| e.to_string())?;
     let mut s = trainer
         .session(model, data, None)
         .map_err(|e| e.to_string())?;

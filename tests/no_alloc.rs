@@ -143,17 +143,30 @@ fn forward_backward_do_not_allocate_after_warm_up() {
 /// the primal step and the batch shuffle reuse the session's buffers, on one thread and on
 /// a team (whose helper threads are counted too).
 fn training_epochs_do_not_allocate_after_warm_up() {
+    use feasible::data::Shuffle;
     use feasible::solver::{Method, NoObserver, Optimizer, TrainerParams};
     let data = dense::<f32>(4000, 100, DenseTask::Binary, 3).unwrap();
     // FL, and CVaR at β = 0.5: half of every batch weighs nothing, so the backward pass
     // takes its skipped-rows path from the first step.
-    for (par, method) in [
-        (Par::Seq, Method::Fl { epsilon: 0.3 }),
-        (Par::Threads(2), Method::Fl { epsilon: 0.3 }),
-        (Par::Seq, Method::Cvar { beta: 0.5 }),
-        (Par::Threads(2), Method::Cvar { beta: 0.5 }),
+    // Block order too: its block permutation is made in the first epoch, then reused.
+    let blocks = Shuffle::Blocks { size: 128 };
+    for (par, method, shuffle) in [
+        (Par::Seq, Method::Fl { epsilon: 0.3 }, Shuffle::Samples),
+        (
+            Par::Threads(2),
+            Method::Fl { epsilon: 0.3 },
+            Shuffle::Samples,
+        ),
+        (Par::Seq, Method::Cvar { beta: 0.5 }, Shuffle::Samples),
+        (
+            Par::Threads(2),
+            Method::Cvar { beta: 0.5 },
+            Shuffle::Samples,
+        ),
+        (Par::Threads(2), Method::Fl { epsilon: 0.3 }, blocks),
     ] {
         let t = TrainerParams::new(method)
+            .shuffle(shuffle)
             .optimizer(Optimizer::adamw(1e-2))
             .batch_size(1000)
             .epochs(10)
@@ -174,7 +187,7 @@ fn training_epochs_do_not_allocate_after_warm_up() {
         assert_eq!(
             ALLOCS.load(Ordering::Relaxed) - before,
             0,
-            "{par:?} {method:?}"
+            "{par:?} {method:?} {shuffle:?}"
         );
     }
 }

@@ -788,6 +788,10 @@ fn invalid_settings_are_rejected_with_names() {
         ),
         (fl(0.1).epochs(0), "epochs"),
         (fl(0.1).batch_size(0), "batch_size"),
+        (
+            fl(0.1).shuffle(feasible::data::Shuffle::Blocks { size: 0 }),
+            "shuffle_blocks",
+        ),
     ];
     for (p, name) in cases {
         let desc = format!("{:?}", p.method);
@@ -1053,4 +1057,158 @@ fn one_pass_accuracy_equals_prediction_accuracy() {
         assert!(want > 0.0 && want < 1.0);
         assert_eq!(losses, eval::losses(&net, data, &mut ws, Par::Seq).unwrap());
     }
+}
+
+// ---------------------------------------------------------------------------------------
+// 10. Block (quasi-random) batch order
+// ---------------------------------------------------------------------------------------
+
+/// A chunk whose rows are one run of the data set is read in place; the same rows reached
+/// through a scattered index are gathered first. Both give the same bits.
+#[test]
+fn rows_read_in_place_equal_rows_gathered() {
+    use feasible::data::{BatchView, TargetsRef};
+    use feasible::model::Init;
+    let data = synthetic::dense::<f32>(300, 12, DenseTask::Multiclass(3), 5).unwrap();
+    let feasible::data::Targets::Classes { labels, .. } = data.targets() else {
+        unreachable!()
+    };
+    let (x, d) = (data.x_slice(), 12);
+    // Rows 40..168 again at the odd positions of a larger matrix, junk in between.
+    let run: Vec<usize> = (40..168).collect();
+    let mut x2 = vec![1e3f32; 2 * run.len() * d];
+    let mut y2 = vec![0usize; 2 * run.len()];
+    for (k, &i) in run.iter().enumerate() {
+        x2[(2 * k + 1) * d..(2 * k + 2) * d].copy_from_slice(&x[i * d..(i + 1) * d]);
+        y2[2 * k + 1] = labels[i];
+    }
+    let odd: Vec<usize> = (0..run.len()).map(|k| 2 * k + 1).collect();
+    let in_place = BatchView::indexed(x, TargetsRef::Classes(labels), d, &run).unwrap();
+    let scattered = BatchView::indexed(&x2, TargetsRef::Classes(&y2), d, &odd).unwrap();
+    assert!(in_place.as_contiguous().is_some() && scattered.as_contiguous().is_none());
+    let net = Mlp::new(12, Head::Multiclass(3))
+        .hidden(&[16])
+        .init(Init::TorchDefault)
+        .seed(1)
+        .build::<f32>()
+        .unwrap();
+    let pass = |view: BatchView<'_, f32>| {
+        let mut cw = net.chunk_workspace();
+        let (mut losses, mut weights) = (vec![0.0; 128], vec![0.0; 128]);
+        net.train_chunk(view, &mut cw, &mut losses, &mut weights, &mut |_, l, w| {
+            for (w, l) in w.iter_mut().zip(l) {
+                *w = 0.5 + l;
+            }
+        })
+        .unwrap();
+        let bits = |v: &[f32]| v.iter().map(|f| f.to_bits()).collect::<Vec<_>>();
+        (bits(&losses), bits(Network::chunk_gradient(&cw)))
+    };
+    assert_eq!(pass(in_place), pass(scattered));
+}
+
+/// Block order keeps the solver's guarantees: the same bits on 1 and 4 threads and
+/// sequentially, and a resumed run equals the uninterrupted one.
+#[test]
+fn block_order_is_deterministic_and_resumes_bit_identically() {
+    use feasible::data::Shuffle;
+    // 3000 = 23 blocks of 128 and a short block of 56; batches of 512 = 4 blocks.
+    let data = synthetic::dense::<f64>(3000, 16, DenseTask::Binary, 1).unwrap();
+    let net = Mlp::new(16, Head::Binary)
+        .hidden(&[32])
+        .seed(3)
+        .build::<f64>()
+        .unwrap();
+    let params = TrainerParams::new(Method::Fl { epsilon: 0.3 })
+        .optimizer(Optimizer::adamw(1e-3))
+        .batch_size(512)
+        .shuffle(Shuffle::Blocks { size: 128 })
+        .seed(17);
+    let trainer = params.clone().epochs(4).check().unwrap();
+    let one = in_pool(1, || trainer.fit(net.clone(), &data, None).unwrap());
+    let four = in_pool(4, || trainer.fit(net.clone(), &data, None).unwrap());
+    assert_same_fit(&one, &four, "blocks: 1 vs 4 threads");
+    let seq = params
+        .clone()
+        .epochs(4)
+        .par(feasible::parallel::Par::Seq)
+        .check()
+        .unwrap();
+    assert_same_fit(
+        &one,
+        &seq.fit(net.clone(), &data, None).unwrap(),
+        "blocks: Seq",
+    );
+    // The last epoch's order is whole blocks, then the short one.
+    let order = &one.checkpoint.order;
+    for run in order[..23 * 128].chunks(128) {
+        assert!(run[0] % 128 == 0 && run.windows(2).all(|w| w[1] == w[0] + 1));
+    }
+    assert_eq!(order[23 * 128], 23 * 128);
+    // A different seed gives a different block order.
+    let other = params.clone().seed(18).epochs(1).check().unwrap();
+    let other = other.fit(net.clone(), &data, None).unwrap();
+    let first = params.clone().epochs(1).check().unwrap();
+    let first = first.fit(net.clone(), &data, None).unwrap();
+    assert_ne!(other.checkpoint.order, first.checkpoint.order);
+    // Stop after 2 epochs, save, resume to 4.
+    let text = json(&first_n(&params, 2, &net, &data).checkpoint);
+    let restored: Checkpoint<f64> = serde_json::from_str(&text).unwrap();
+    let resumed = trainer
+        .resume(net.clone(), restored, &data, None, &mut NoObserver)
+        .unwrap();
+    assert_same_fit(&one, &resumed, "blocks: resumed");
+}
+
+fn first_n(
+    p: &TrainerParams,
+    epochs: usize,
+    net: &Network<f64>,
+    data: &Dataset<f64>,
+) -> Fit<f64, Network<f64>> {
+    p.clone()
+        .epochs(epochs)
+        .check()
+        .unwrap()
+        .fit(net.clone(), data, None)
+        .unwrap()
+}
+
+/// On a data set shuffled once, block order learns as well as a fresh permutation every
+/// epoch (breast cancer, logistic regression, FL): both reach the same accuracy and
+/// close mean losses, by different paths.
+#[test]
+fn block_order_learns_as_well_as_sample_order() {
+    use feasible::data::{Shuffle, Standardizer, embedded};
+    let data = embedded::breast_cancer::<f64>().shuffled(3);
+    let data = Standardizer::fit(&data).unwrap().transform(&data).unwrap();
+    let params = TrainerParams::new(Method::Fl { epsilon: 0.1 })
+        .optimizer(Optimizer::adam(1e-2))
+        .dual_lr(0.1)
+        .batch_size(32)
+        .epochs(60)
+        .eval_every(0)
+        .stationarity(false);
+    let net = Network::<f64>::logistic_regression(30);
+    let fit = |s: Shuffle| {
+        params
+            .clone()
+            .shuffle(s)
+            .check()
+            .unwrap()
+            .fit(net.clone(), &data, None)
+            .unwrap()
+    };
+    let (samples, blocks) = (fit(Shuffle::Samples), fit(Shuffle::Blocks { size: 8 }));
+    let summary = |f: &Fit<f64, Network<f64>>| f.history.last().unwrap().train.clone();
+    let (a, b) = (summary(&samples), summary(&blocks));
+    assert_ne!(bits(samples.model.params()), bits(blocks.model.params()));
+    let (acc_a, acc_b) = (a.accuracy.unwrap(), b.accuracy.unwrap());
+    assert!(acc_a > 0.97 && acc_b > 0.97, "accuracy {acc_a} vs {acc_b}");
+    assert!((acc_a - acc_b).abs() <= 0.01, "accuracy {acc_a} vs {acc_b}");
+    let (la, lb) = (a.mean_loss, b.mean_loss);
+    assert!(
+        (la - lb).abs() <= 0.25 * la.max(lb),
+        "mean loss {la} vs {lb}"
+    );
 }

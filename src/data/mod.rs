@@ -24,7 +24,7 @@ mod standardize;
 pub mod synthetic;
 mod view;
 
-pub use batches::MiniBatches;
+pub use batches::{MiniBatches, Shuffle};
 pub use csv::{
     CsvData, CsvFeatures, CsvOptions, CsvTask, FeatureSchema, Header, TargetColumn, read_csv,
     read_csv_file, read_features, read_features_file,

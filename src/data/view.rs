@@ -156,16 +156,40 @@ impl<'a, F: Float> BatchView<'a, F> {
         }
     }
 
-    /// The batch's rows and targets when they are contiguous already (no index).
+    /// The batch's rows and targets when they lie contiguous in the data already: a view
+    /// without index, or one whose indices are a single run `i, i + 1, …` (a chunk of a
+    /// [`Shuffle::Blocks`](super::Shuffle::Blocks) order). The rows are then read in place,
+    /// not gathered.
+    ///
+    /// ```
+    /// use feasible::data::{BatchView, TargetsRef};
+    /// let x = [0.0, 1.0, 10.0, 11.0, 20.0, 21.0]; // 3 rows × 2 features
+    /// let y = [0.5, 1.5, 2.5];
+    /// let run = [1, 2];
+    /// let b = BatchView::indexed(&x, TargetsRef::Real(&y), 2, &run).unwrap();
+    /// let (rows, targets) = b.as_contiguous().unwrap();
+    /// assert_eq!(rows, &[10.0, 11.0, 20.0, 21.0]);
+    /// assert!(matches!(targets, TargetsRef::Real(&[1.5, 2.5])));
+    /// let shuffled = [2, 1];
+    /// assert!(BatchView::indexed(&x, TargetsRef::Real(&y), 2, &shuffled).unwrap().as_contiguous().is_none());
+    /// ```
     pub fn as_contiguous(&self) -> Option<(&'a [F], TargetsRef<'a, F>)> {
-        match self.idx {
-            None => {
-                let r = self.start..self.start + self.len;
-                let x = &self.x[r.start * self.d..r.end * self.d];
-                Some((x, self.y.slice(r)))
+        let first = match self.idx {
+            None => self.start,
+            Some(idx) => {
+                let run = &idx[self.start..self.start + self.len];
+                let first = run.first().copied().unwrap_or(0);
+                if !run.iter().enumerate().all(|(k, &i)| i == first + k) {
+                    return None;
+                }
+                first
             }
-            Some(_) => None,
-        }
+        };
+        // In bounds: plain views were checked at construction, and so was every index
+        // of a run.
+        let r = first..first + self.len;
+        let x = &self.x[r.start * self.d..r.end * self.d];
+        Some((x, self.y.slice(r)))
     }
 
     /// Copies the batch's rows into `x_out` (`len × d`) and its targets into `y_real` or

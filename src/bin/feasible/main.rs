@@ -256,6 +256,11 @@ pub struct TrainArgs {
     /// Full-batch training (one step per epoch).
     #[arg(long)]
     pub full_batch: bool,
+    /// Quasi-random batch order: shuffle the training rows once, then every epoch permute
+    /// blocks of N consecutive rows (reads rows in runs: faster on large data) [default:
+    /// a fresh permutation of the rows every epoch].
+    #[arg(long, value_name = "N", conflicts_with = "full_batch")]
+    pub shuffle_blocks: Option<usize>,
     /// Seed of initialisation, batch order and validation split.
     #[arg(long, value_name = "N", default_value_t = 0)]
     pub seed: u64,

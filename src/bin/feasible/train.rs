@@ -1,7 +1,7 @@
 //! `feasible train`.
 
 use feasible::data::csv::{CsvOptions, CsvTask};
-use feasible::data::{Dataset, Standardizer, TargetScaler, Task};
+use feasible::data::{Dataset, Shuffle, Standardizer, TargetScaler, Task};
 use feasible::io::SavedModel;
 use feasible::model::{Activation, Head, Mlp, Network};
 use feasible::report as plot;
@@ -115,6 +115,9 @@ fn trainer_params(a: &TrainArgs, epsilon: f64) -> Result<TrainerParams, CliError
     } else {
         p.batch_size(a.batch_size.unwrap_or(DEFAULT_BATCH))
     };
+    if let Some(size) = a.shuffle_blocks {
+        p = p.shuffle(Shuffle::Blocks { size });
+    }
     if method.epsilon().is_none() {
         p = p.report_epsilon(epsilon);
     }
@@ -243,6 +246,13 @@ fn load_data(a: &TrainArgs) -> Result<Loaded, CliError> {
     } else {
         None
     };
+    if a.shuffle_blocks.is_some() {
+        // Blocks of the file's order could be sorted by class or time: shuffle the rows
+        // once (a seed apart from the validation split's), keeping their data-row indices.
+        let perm = permutation(rows.len(), a.seed.wrapping_add(1));
+        train.data = train.data.select(&perm)?;
+        rows = perm.iter().map(|&k| rows[k]).collect();
+    }
     Ok((train, validation, rows))
 }
 
@@ -340,7 +350,11 @@ pub fn run(a: &TrainArgs) -> Result<(), CliError> {
     let losses: Vec<f64> = fit.train_losses.clone();
     let losses_csv = a.losses_out.as_ref().map(|_| {
         let mut s = String::from("index,loss,multiplier\n");
-        for (k, (&row, &l)) in rows.iter().zip(&losses).enumerate() {
+        // In data-row order (`--shuffle-blocks` trains on the rows shuffled once).
+        let mut by_row: Vec<usize> = (0..rows.len()).collect();
+        by_row.sort_unstable_by_key(|&k| rows[k]);
+        for k in by_row {
+            let (row, l) = (rows[k], losses[k]);
             let m = fit
                 .multipliers
                 .as_ref()
