@@ -4,16 +4,21 @@
 //! `cargo bench --bench training` (set `RAYON_NUM_THREADS=1` or `2` for thread scaling).
 //! Every run is `eval_every(0)`, `final_eval(false)`, `stationarity(false)`: training
 //! only, no evaluation pass, as the PyTorch loop it is compared with. Epoch benches time
-//! `Session::run_epoch` on a long session; the two-moons bench times a whole `fit`.
+//! `Session::run_epoch` on sessions restarted every 100 epochs; the two-moons bench times
+//! a whole `fit`.
 
 use std::hint::black_box;
 
-use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use std::time::{Duration, Instant};
+
+use criterion::{Bencher, Criterion, Throughput, criterion_group, criterion_main};
 use feasible::data::Shuffle;
 use feasible::data::synthetic::{self, DenseTask};
 use feasible::metrics::LossSummary;
-use feasible::model::{Activation, Head, Init, Mlp, Network};
-use feasible::solver::{DualOptimizer, Method, NoObserver, Optimizer, TrainerParams, dual_step};
+use feasible::model::{Activation, Head, Init, Mlp, Model, Network};
+use feasible::solver::{
+    DualOptimizer, Method, NoObserver, Optimizer, Session, TrainerParams, dual_step,
+};
 use rand::{RngExt, SeedableRng};
 
 fn quiet(p: TrainerParams) -> TrainerParams {
@@ -23,6 +28,33 @@ fn quiet(p: TrainerParams) -> TrainerParams {
 /// Epochs of a long session: each criterion iteration is one more epoch of the same run
 /// (setup and the final report are not timed).
 const ENDLESS: usize = 1 << 40;
+
+/// Sessions are restarted (untimed) after this many epochs: FL on data that no model fits
+/// to ε grows its multipliers without bound, and at a few ms per epoch criterion runs
+/// enough epochs (about a thousand for logreg with SGD lr 0.1) for the run to diverge.
+const RESTART_EVERY: usize = 100;
+
+/// Times `Session::run_epoch` on sessions made by `open`, each used for
+/// [`RESTART_EVERY`] epochs; only the epochs are timed.
+fn bench_epochs<'a, M: Model<f32>>(
+    b: &mut Bencher<'_>,
+    mut open: impl FnMut() -> Session<'a, f32, M>,
+) {
+    let (mut s, mut used) = (open(), 0);
+    b.iter_custom(|iters| {
+        let mut total = Duration::ZERO;
+        for _ in 0..iters {
+            if used == RESTART_EVERY {
+                (s, used) = (open(), 0);
+            }
+            let t0 = Instant::now();
+            black_box(s.run_epoch(&mut NoObserver).unwrap());
+            total += t0.elapsed();
+            used += 1;
+        }
+        total
+    });
+}
 
 /// A plain sum in 16 independent lanes (the remainder past the last full block is left
 /// out): the memory floor's loop.
@@ -125,11 +157,9 @@ fn logreg(c: &mut Criterion) {
             .epochs(ENDLESS)
             .check()
             .unwrap();
-        let mut s = t
-            .session(Network::<f32>::logistic_regression(100), &data, None)
-            .unwrap();
+        let net = Network::<f32>::logistic_regression(100);
         g.bench_function(name, |b| {
-            b.iter(|| black_box(s.run_epoch(&mut NoObserver).unwrap()))
+            bench_epochs(b, || t.session(net.clone(), &data, None).unwrap())
         });
     }
     g.finish();
@@ -168,9 +198,8 @@ fn mlp(c: &mut Criterion) {
             .epochs(ENDLESS)
             .check()
             .unwrap();
-        let mut s = t.session(model.clone(), &data, None).unwrap();
         g.bench_function(name, |b| {
-            b.iter(|| black_box(s.run_epoch(&mut NoObserver).unwrap()))
+            bench_epochs(b, || t.session(model.clone(), &data, None).unwrap())
         });
     }
     g.finish();

@@ -37,7 +37,7 @@ for r in $(seq 1 "$ROUNDS"); do
   RAYON_NUM_THREADS=2 cargo bench --bench training -- $CRIT 'dual_step|metrics' >> "$OUT/training_2t_r$r.txt" 2>&1
   # One thread, the same way.
   : > "$OUT/training_1t_r$r.txt"; : > "$OUT/torch_1t_r$r.jsonl"
-  RAYON_NUM_THREADS=1 cargo bench --bench training -- $CRIT 'logreg_epoch/(erm|fl)$' >> "$OUT/training_1t_r$r.txt" 2>&1
+  RAYON_NUM_THREADS=1 cargo bench --bench training -- $CRIT 'logreg_epoch/(erm|fl)(_blocks)?$' >> "$OUT/training_1t_r$r.txt" 2>&1
   $PY $TORCH --task logreg --method fl --threads 1 --epochs 3 >> "$OUT/torch_1t_r$r.jsonl" 2>>"$OUT/torch.err"
   RAYON_NUM_THREADS=1 cargo bench --bench training -- $CRIT 'mlp_epoch/' >> "$OUT/training_1t_r$r.txt" 2>&1
   $PY $TORCH --task mlp --method fl --threads 1 --epochs 2 >> "$OUT/torch_1t_r$r.jsonl" 2>>"$OUT/torch.err"

@@ -55,6 +55,11 @@ def rows_for(out, r):
     m_fl1, m_erm1 = g(f1, "mlp_epoch/fl"), g(f1, "mlp_epoch/erm")
     w_fl1, w_erm1 = g(f1, "two_moons_run/fl"), g(f1, "two_moons_run/erm")
     gemm = g(k, "mlp_epoch/raw_gemm_seq")
+    # Block (quasi-random) order, Shuffle::Blocks { size: 128 }.
+    bfl2, berm2 = g(f2, "logreg_epoch/fl_blocks"), g(f2, "logreg_epoch/erm_blocks")
+    bfl1, berm1 = g(f1, "logreg_epoch/fl_blocks"), g(f1, "logreg_epoch/erm_blocks")
+    m_bfl2, m_bfl1 = g(f2, "mlp_epoch/fl_blocks"), g(f1, "mlp_epoch/fl_blocks")
+    floor = g(f2, "logreg_epoch/floor_sum_x")
     return [
         ("times (ms)", None),
         ("logreg FL epoch, 2 threads", fl2),
@@ -73,6 +78,10 @@ def rows_for(out, r):
         ("logreg FL epoch, 1 thread", fl1),
         ("MLP FL epoch, 1 thread", m_fl1),
         ("two moons FL run, 1 thread", w_fl1),
+        ("logreg FL epoch, block order, 2 threads", bfl2),
+        ("logreg ERM epoch, block order, 2 threads", berm2),
+        ("MLP FL epoch, block order, 2 threads", m_bfl2),
+        ("logreg FL epoch, block order, 1 thread", bfl1),
         ("ratios (targets)", None),
         ("logreg FL / plain sum (≤ 2)", fl2 / g(f2, "logreg_epoch/floor_sum_x")),
         ("logreg FL / shuffled read, 2 threads",
@@ -95,6 +104,14 @@ def rows_for(out, r):
         ("scaling 1 → 2 threads, logreg FL / ERM", (fl1 / fl2, erm1 / erm2)),
         ("scaling 1 → 2 threads, MLP FL / ERM", (m_fl1 / m_fl2, m_erm1 / m_erm2)),
         ("scaling 1 → 2 threads, two moons FL / ERM", (w_fl1 / w_fl2, w_erm1 / w_erm2)),
+        ("ratios in block order (Shuffle::Blocks { size: 128 })", None),
+        ("logreg FL / plain sum (≤ 2)", bfl2 / floor),
+        ("FL / ERM logreg, 2 threads (≤ 1.05)", bfl2 / berm2),
+        ("FL / ERM logreg, 1 thread (≤ 1.05)", bfl1 / berm1),
+        ("PyTorch / feasible, logreg FL, 2 threads (≥ 10)", g(t2, ("logreg", "fl")) / bfl2),
+        ("PyTorch / feasible, MLP FL, 2 threads (≥ 2.5)", g(t2, ("mlp", "fl")) / m_bfl2),
+        ("MLP FL rate / GEMM rate, one thread each (≥ 0.6)", gemm / m_bfl1),
+        ("scaling 1 → 2 threads, logreg FL / ERM", (bfl1 / bfl2, berm1 / berm2)),
     ]
 
 
