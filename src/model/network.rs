@@ -515,6 +515,9 @@ fn loss_chunk<F: Float>(
 /// weigh nothing (Feasible Learning's satisfied samples, `λ_i = 0`; CVaR's samples below
 /// `τ`), the pass runs on the other rows only, copied together: the same gradient for
 /// less work. Which rows are skipped depends on the weights alone, never on threads.
+/// A network without hidden layers (linear, logistic, softmax regression) never skips:
+/// its pass is one multiply-add per input and output per row, no more than copying the
+/// rows would cost, and a zero-weight row adds exactly zero.
 fn backward_chunk<F: Float>(
     net: &Network<F>,
     x: &[F],
@@ -527,10 +530,11 @@ fn backward_chunk<F: Float>(
         cw.grad.iter_mut().for_each(|g| *g = F::zero());
         return;
     }
-    if 4 * live > 3 * rows {
+    let hidden = net.layers.len() - 1;
+    if hidden == 0 || 4 * live > 3 * rows {
         return backward_rows(net, x, rows, weights, cw);
     }
-    let (d, n_out, hidden) = (net.n_inputs, net.head.n_outputs(), net.layers.len() - 1);
+    let (d, n_out) = (net.n_inputs, net.head.n_outputs());
     let lr = &mut cw.live;
     lr.ensure(net);
     for (k, r) in (0..rows).filter(|&r| weights[r] != F::zero()).enumerate() {
