@@ -52,8 +52,10 @@ impl<'a, F: Float> BatchView<'a, F> {
     /// targets of *all* rows of `x`.
     pub fn indexed(x: &'a [F], y: TargetsRef<'a, F>, d: usize, idx: &'a [usize]) -> Result<Self> {
         check(x, y, d)?;
-        if let Some(&i) = idx.iter().find(|&&i| i >= y.len()) {
-            return Err(Error::shape("row index", format!("< {}", y.len()), i));
+        // The largest index (a reduction that vectorises: this runs once per step).
+        let top = idx.iter().fold(0, |a, &i| a.max(i));
+        if !idx.is_empty() && top >= y.len() {
+            return Err(Error::shape("row index", format!("< {}", y.len()), top));
         }
         Ok(Self {
             x,

@@ -4,7 +4,8 @@
 //! 1. [`chunk_pass`]: every 128-row chunk of the batch — its rows, losses, the dual step
 //!    for its samples (multipliers written in place, old values kept in the chunk's
 //!    [`Slot`]) and its weighted gradient — concurrently when a [`Runner`] allows;
-//! 2. [`batch_stats`]: the batch's mean and max loss and whether all are finite;
+//! 2. [`batch_stats`]: the batch's mean and max loss and whether all are finite (each
+//!    chunk's figures are computed in the chunk pass, by the worker that ran it);
 //! 3. [`primal_pass`]: per range of parameters, the chunk gradients summed in chunk order,
 //!    `θ` backed up, and the optimiser's update with the new moments written out of place;
 //! 4. [`undo_chunk_pass`] when a step fails: the multipliers and tracked losses it
@@ -51,6 +52,8 @@ pub(super) struct Slot<F, C> {
     weighed: usize,
     /// Rows whose tracked loss this step overwrote.
     seen_written: usize,
+    /// The chunk's losses at a glance (valid when `status` is `Ok`).
+    stats: ChunkStats,
     status: Result<()>,
 }
 
@@ -66,6 +69,7 @@ impl<F: Float, C> Slot<F, C> {
             seen_old: vec![F::zero(); CHUNK_ROWS],
             weighed: 0,
             seen_written: 0,
+            stats: ChunkStats::default(),
             status: Ok(()),
         }
     }
@@ -234,6 +238,7 @@ pub(super) fn chunk_pass<F: Float, M: Model<F>>(
             seen_old,
             weighed,
             seen_written,
+            stats,
             status,
         } = &mut unsafe { slots.range(c..c + 1) }[0];
         *weighed = 0;
@@ -297,6 +302,9 @@ pub(super) fn chunk_pass<F: Float, M: Model<F>>(
                 *weighed,
             ));
         }
+        if status.is_ok() {
+            *stats = ChunkStats::of(&losses[..rows], kind);
+        }
         if track && status.is_ok() {
             for ((&i, &l), old) in ids.iter().zip(&losses[..rows]).zip(seen_old.iter_mut()) {
                 let s = unsafe { seen.get(i) };
@@ -334,6 +342,58 @@ pub(super) fn undo_chunk_pass<F: Float, C>(
     }
 }
 
+/// A chunk's losses at a glance, computed by the worker that ran the chunk.
+#[derive(Clone, Copy, Debug)]
+struct ChunkStats {
+    /// Sum of the losses (in `f64`, four running sums in row order, added pairwise).
+    sum: f64,
+    max: f64,
+    finite: bool,
+    /// CVaR: losses above `τ`.
+    above: usize,
+}
+
+impl Default for ChunkStats {
+    fn default() -> Self {
+        Self {
+            sum: 0.0,
+            max: f64::NEG_INFINITY,
+            finite: true,
+            above: 0,
+        }
+    }
+}
+
+impl ChunkStats {
+    fn of<F: Float>(losses: &[F], kind: WeightKind<F>) -> Self {
+        let mut acc = [0.0f64; 4];
+        let mut max = f64::NEG_INFINITY;
+        let mut lanes = losses.chunks_exact(4);
+        for q in &mut lanes {
+            for (a, &l) in acc.iter_mut().zip(q) {
+                let v = l.to_f64_lossless();
+                *a += v;
+                max = max.max(v);
+            }
+        }
+        for (a, &l) in acc.iter_mut().zip(lanes.remainder()) {
+            let v = l.to_f64_lossless();
+            *a += v;
+            max = max.max(v);
+        }
+        let above = match kind {
+            WeightKind::Cvar { tau, .. } => losses.iter().filter(|&&l| l > tau).count(),
+            _ => 0,
+        };
+        Self {
+            sum: (acc[0] + acc[1]) + (acc[2] + acc[3]),
+            max,
+            finite: all_finite(losses),
+            above,
+        }
+    }
+}
+
 /// A batch's losses at a glance.
 pub(super) struct BatchStats {
     pub mean: f64,
@@ -343,32 +403,22 @@ pub(super) struct BatchStats {
     pub above: usize,
 }
 
-/// The statistics of the `m` losses the chunk pass left in `slots`, summed in order.
-pub(super) fn batch_stats<F: Float, C>(
-    slots: &[Slot<F, C>],
-    m: usize,
-    kind: WeightKind<F>,
-) -> BatchStats {
-    let mut st = BatchStats {
-        mean: 0.0,
-        max: f64::NEG_INFINITY,
-        finite: true,
-        above: 0,
-    };
-    for (c, sl) in slots.iter().enumerate() {
-        let losses = &sl.losses[..chunk_range(c, m).len()];
-        st.finite &= all_finite(losses);
-        for &l in losses {
-            let v = l.to_f64_lossless();
-            st.mean += v;
-            st.max = st.max.max(v);
-        }
-        if let WeightKind::Cvar { tau, .. } = kind {
-            st.above += losses.iter().filter(|&&l| l > tau).count();
-        }
+/// The statistics of the `m` losses the chunk pass left in `slots`: its chunks' figures
+/// (each computed by the worker that ran the chunk) combined in chunk order.
+pub(super) fn batch_stats<F: Float, C>(slots: &[Slot<F, C>], m: usize) -> BatchStats {
+    let mut st = ChunkStats::default();
+    for sl in slots {
+        st.sum += sl.stats.sum;
+        st.max = st.max.max(sl.stats.max);
+        st.finite &= sl.stats.finite;
+        st.above += sl.stats.above;
     }
-    st.mean /= m as f64;
-    st
+    BatchStats {
+        mean: st.sum / m as f64,
+        max: st.max,
+        finite: st.finite,
+        above: st.above,
+    }
 }
 
 /// Whether the primal step's gradient and update were finite.

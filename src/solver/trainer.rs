@@ -717,7 +717,7 @@ impl Trainer {
             )
             .into());
         }
-        let stats = batch_stats(slots, m, kind);
+        let stats = batch_stats(slots, m);
         if !stats.finite {
             undo(ck, &mut buf.seen, slots);
             return Err(diverged(ck, model, "non-finite loss"));
