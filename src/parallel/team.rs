@@ -42,6 +42,8 @@ struct Shared {
     /// The first panic of a helper's item in the current round, re-raised by the caller.
     panicked: Mutex<Option<Box<dyn Any + Send>>>,
     shutdown: AtomicBool,
+    /// Helpers that have started running (their thread start-up done).
+    started: AtomicUsize,
     /// Helpers asleep (or about to be) on `wake`.
     sleepers: AtomicUsize,
     lock: Mutex<()>,
@@ -134,7 +136,8 @@ fn claim_all(sh: &Shared, n: usize, job: &(dyn Fn(usize) + Sync + '_)) {
 
 impl Team {
     /// A team of `size` workers: the calling thread and `size − 1` helper threads
-    /// (`size` 0 is taken as 1, a team without helpers).
+    /// (`size` 0 is taken as 1, a team without helpers). Returns once every helper is
+    /// running.
     pub fn new(size: usize) -> Self {
         let size = size.max(1);
         let shared = Arc::new(Shared {
@@ -145,6 +148,7 @@ impl Team {
             state: AtomicU64::new(CLOSED),
             panicked: Mutex::new(None),
             shutdown: AtomicBool::new(false),
+            started: AtomicUsize::new(0),
             sleepers: AtomicUsize::new(0),
             lock: Mutex::new(()),
             wake: Condvar::new(),
@@ -160,8 +164,12 @@ impl Team {
                 Err(_) => break,
             }
         }
-        // A helper that could not be spawned leaves a smaller team.
+        // A helper that could not be spawned leaves a smaller team. The team is ready
+        // once every helper runs: the first steps then neither wait for a thread still
+        // starting nor share a core with its start-up (which also allocates, e.g. the
+        // thread's name, so a session's steps stay free of allocations).
         let size = helpers.len() + 1;
+        wait_until(|| shared.started.load(Acquire) == helpers.len(), None);
         Self {
             size,
             shared,
@@ -246,6 +254,7 @@ fn join(sh: &Shared, r: u64) -> bool {
 }
 
 fn helper(sh: &Shared) {
+    sh.started.fetch_add(1, Release);
     let mut seen = 0u64;
     loop {
         let sleep = || {
