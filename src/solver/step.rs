@@ -52,7 +52,8 @@ pub(super) struct Slot<F, C> {
     weighed: usize,
     /// Rows whose tracked loss this step overwrote.
     seen_written: usize,
-    /// The chunk's losses at a glance (valid when `status` is `Ok`).
+    /// The chunk's losses at a glance (reset when the chunk starts, set once its pass
+    /// succeeded; a step reads them only when every chunk succeeded).
     stats: ChunkStats,
     status: Result<()>,
 }
@@ -243,10 +244,17 @@ pub(super) fn chunk_pass<F: Float, M: Model<F>>(
         } = &mut unsafe { slots.range(c..c + 1) }[0];
         *weighed = 0;
         *seen_written = 0;
+        *stats = ChunkStats::default();
         let r = chunk_range(c, m);
         let rows = r.len();
         let ids = &idx[r.clone()];
-        if dual {
+        // A chunk of a block order is one run of samples: its multipliers are adjacent
+        // and take the vectorised dual step.
+        let run = ids
+            .first()
+            .copied()
+            .filter(|&f| ids.iter().enumerate().all(|(k, &i)| i == f + k));
+        if dual && run.is_none() {
             // The batch's multipliers are scattered over all `n`: ask for them now, so
             // they have arrived by the time the losses are known.
             for &i in ids {
@@ -268,6 +276,23 @@ pub(super) fn chunk_pass<F: Float, M: Model<F>>(
                 let mut no = (F::zero(), F::zero());
                 // One loop per case, so that the per-sample work has no branch on it.
                 match (dual, has_xi) {
+                    (true, _)
+                        if let (Some(first), WeightKind::Dual { rule, simultaneous }) =
+                            (run, kind) =>
+                    {
+                        let r = first + off..first + off + l.len();
+                        // SAFETY: as below; a run's indices are the chunk's own.
+                        let lam = unsafe { lambda.range(r.clone()) };
+                        lam_old.copy_from_slice(lam);
+                        let x: &mut [F] = if has_xi {
+                            let x = unsafe { xi.range(r) };
+                            xi_old.copy_from_slice(x);
+                            x
+                        } else {
+                            &mut []
+                        };
+                        rule.update_run(l, lam, x, simultaneous, w);
+                    }
                     (false, _) => {
                         for (wk, &lk) in w.iter_mut().zip(l) {
                             *wk = kind.weight(lk, &mut no.0, &mut no.1);
