@@ -380,7 +380,7 @@ fn bad_input_exits_2_and_leaves_outputs_alone() {
     fails(&a, "--model logistic", &out);
     let mut a = train(&good);
     a.extend(["--shuffle-blocks".into(), "0".into()]);
-    fails(&a, "shuffle_blocks", &out);
+    fails(&a, "--shuffle-blocks", &out);
 
     // Unknown class at eval: line 3, column 3.
     let p = write("unk.csv", "x1,x2,species\n0.1,0.2,cat\n0.3,0.4,fox\n");
@@ -548,12 +548,15 @@ fn thread_count_does_not_change_the_model() {
 }
 
 /// `--shuffle-blocks`: trained on the rows shuffled once, in block order; the per-sample
-/// losses still come out in data-row order, each row once; and the run is reproducible.
+/// losses still come out in data-row order, each row once and each with its own loss (the
+/// saved model's losses on the same rows, from `eval`, agree); and the run is
+/// reproducible.
 #[test]
 fn shuffle_blocks_trains_and_reports_by_data_row() {
     let dir = tempfile::tempdir().unwrap();
     let run_with = |extra: &[&str], name: &str| {
-        let losses = dir.path().join(name);
+        let losses = dir.path().join(format!("{name}.csv"));
+        let model = dir.path().join(format!("{name}.json"));
         let mut args = vec![
             "train",
             "--data",
@@ -566,32 +569,80 @@ fn shuffle_blocks_trains_and_reports_by_data_row() {
             "5",
             "--losses-out",
             s(&losses),
+            "--output",
+            s(&model),
             "--format",
             "json",
             "--quiet",
         ];
         args.extend_from_slice(extra);
         let v = json(&args);
-        (v, std::fs::read_to_string(&losses).unwrap())
+        (v, std::fs::read_to_string(&losses).unwrap(), model)
     };
-    let (blocks, csv) = run_with(&["--shuffle-blocks", "8"], "b.csv");
-    let (again, csv_again) = run_with(&["--shuffle-blocks", "8"], "b2.csv");
-    let (plain, csv_plain) = run_with(&[], "p.csv");
+    let (blocks, csv, model) = run_with(&["--shuffle-blocks", "8"], "b");
+    let (again, csv_again, _) = run_with(&["--shuffle-blocks", "8"], "b2");
+    let (plain, csv_plain, _) = run_with(&[], "p");
     assert_eq!(csv, csv_again);
     assert_eq!(blocks["train"], again["train"]);
     assert_ne!(csv, csv_plain);
-    let index = |text: &str| -> Vec<usize> {
+    // (data row, loss) pairs of a losses CSV.
+    let pairs = |text: &str| -> Vec<(usize, f64)> {
         text.lines()
             .skip(1)
-            .map(|l| l.split(',').next().unwrap().parse().unwrap())
+            .map(|l| {
+                let mut f = l.split(',');
+                let row = f.next().unwrap().parse().unwrap();
+                (row, f.next().unwrap().parse().unwrap())
+            })
             .collect()
     };
     // Same training rows (the validation split does not depend on the order), sorted.
-    let rows = index(&csv);
-    assert_eq!(rows, index(&csv_plain));
+    let trained = pairs(&csv);
+    let rows: Vec<usize> = trained.iter().map(|p| p.0).collect();
+    assert_eq!(
+        rows,
+        pairs(&csv_plain).iter().map(|p| p.0).collect::<Vec<_>>()
+    );
     assert!(rows.windows(2).all(|w| w[0] < w[1]));
     assert_eq!(rows.len(), 455);
+    // Each row's training loss is the trained model's loss on that data row.
+    let eval_csv = dir.path().join("eval.csv");
+    ok(&[
+        "eval",
+        "--model",
+        s(&model),
+        "--data",
+        "builtin:breast_cancer",
+        "--losses-out",
+        s(&eval_csv),
+    ]);
+    let evaluated = pairs(&std::fs::read_to_string(&eval_csv).unwrap());
+    assert_eq!(evaluated.len(), 569);
+    let mut spread = 0.0f64;
+    for &(row, loss) in &trained {
+        let (r, l) = evaluated[row];
+        assert_eq!(r, row);
+        assert!(
+            (l - loss).abs() <= 1e-9 * (1.0 + loss),
+            "row {row}: {loss} vs {l}"
+        );
+        spread = spread.max((l - evaluated[rows[0]].1).abs());
+    }
+    assert!(
+        spread > 1e-3,
+        "losses differ between rows, so a mix-up would show"
+    );
     assert_summary(&blocks["train"], true, true);
     assert_summary(&plain["train"], true, true);
     assert!(blocks["train"]["accuracy"].as_f64().unwrap() > 0.9);
+    // Block order and full batch exclude each other (a usage error).
+    let out = run(&[
+        "train",
+        "--data",
+        "builtin:iris",
+        "--full-batch",
+        "--shuffle-blocks",
+        "8",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
 }

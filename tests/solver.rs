@@ -790,7 +790,7 @@ fn invalid_settings_are_rejected_with_names() {
         (fl(0.1).batch_size(0), "batch_size"),
         (
             fl(0.1).shuffle(feasible::data::Shuffle::Blocks { size: 0 }),
-            "shuffle_blocks",
+            "shuffle",
         ),
     ];
     for (p, name) in cases {
@@ -818,6 +818,23 @@ fn invalid_settings_are_rejected_with_names() {
         Err(TrainError::Invalid(e)) => assert_eq!(invalid_name(&e), "batch_size"),
         other => panic!("batch size above n: {:?}", other.err()),
     }
+    // Blocks of 6 of 10 samples: one whole block and a short one, nothing to permute.
+    let blocks = |size: usize| {
+        TrainerParams::new(Method::Fl { epsilon: 0.1 })
+            .batch_size(5)
+            .shuffle(feasible::data::Shuffle::Blocks { size })
+            .check()
+            .unwrap()
+    };
+    match blocks(6).fit(Network::linear_regression(2), &data, None) {
+        Err(TrainError::Invalid(e)) => assert_eq!(invalid_name(&e), "shuffle"),
+        other => panic!("a single block: {:?}", other.err()),
+    }
+    assert!(
+        blocks(5)
+            .fit(Network::linear_regression(2), &data, None)
+            .is_ok()
+    );
     let t = trainer(5);
     match t.fit(Network::logistic_regression(2), &data, None) {
         Err(TrainError::Invalid(Error::TaskMismatch(_))) => {}

@@ -11,18 +11,24 @@ use crate::{Error, Result};
 ///   reads its rows from random places in memory.
 /// - [`Blocks`](Shuffle::Blocks): *quasi-random* order. The samples are cut into
 ///   contiguous blocks of `size` and only the blocks are permuted every epoch (a shorter
-///   last block, if `size` does not divide `n`, ends every epoch), so a batch of `b`
-///   samples is `b / size` random blocks. Every sample is still seen exactly once per
-///   epoch, but rows are read in runs: with `size` a multiple of
-///   [`CHUNK_ROWS`](crate::parallel::CHUNK_ROWS) (128) that divides the batch size, each
-///   chunk's rows are used in place instead of gathered, at streaming speed instead of
-///   one cache miss per row (see `docs/benchmarks.md`), and each block's multipliers are
-///   adjacent too. The price is less randomness: samples of one block always share a
-///   batch. Shuffle the data set once before training
+///   last block, if `size` does not divide `n`, ends every epoch); when `size` divides
+///   the batch size, a batch of `b` samples is `b / size` random blocks. Every sample is
+///   still seen exactly once per epoch, but rows are read in runs: when 128
+///   ([`CHUNK_ROWS`](crate::parallel::CHUNK_ROWS)) divides both `size` and the batch
+///   size, every chunk of every batch lies inside one block, and a [`Network`] reads its
+///   rows in place instead of gathering them — at streaming speed instead of one cache
+///   miss per row (see `docs/benchmarks.md`) — and the block's multipliers are adjacent
+///   too. The price is less randomness: samples of one block always share a batch, and
+///   with `size` ≥ the batch size a batch is always the same samples (only the order
+///   of batches changes). Shuffle the data set once before training
 ///   ([`Dataset::shuffled`](crate::Dataset::shuffled)) so that no block is sorted by
-///   class or time; FFCV's `QUASI_RANDOM` order is the same idea.
+///   class or time. Training checks that there are at least two whole blocks to
+///   permute. (FFCV's `QUASI_RANDOM` order trades randomness for locality in a similar
+///   way.)
 ///
 /// Full-batch training ignores the setting (one batch of every sample, in order).
+///
+/// [`Network`]: crate::Network
 ///
 /// ```
 /// use feasible::data::{MiniBatches, Shuffle};
@@ -54,7 +60,9 @@ impl Shuffle {
     /// Fails for `Blocks { size: 0 }`.
     pub fn validate(self) -> Result<()> {
         match self {
-            Shuffle::Blocks { size: 0 } => Err(Error::param("shuffle_blocks", 0, "must be ≥ 1")),
+            Shuffle::Blocks { size: 0 } => {
+                Err(Error::param("shuffle", 0, "block size must be ≥ 1"))
+            }
             _ => Ok(()),
         }
     }

@@ -515,9 +515,10 @@ fn loss_chunk<F: Float>(
 /// weigh nothing (Feasible Learning's satisfied samples, `λ_i = 0`; CVaR's samples below
 /// `τ`), the pass runs on the other rows only, copied together: the same gradient for
 /// less work. Which rows are skipped depends on the weights alone, never on threads.
-/// A network without hidden layers (linear, logistic, softmax regression) never skips:
-/// its pass is one multiply-add per input and output per row, no more than copying the
-/// rows would cost, and a zero-weight row adds exactly zero.
+/// A network without hidden layers and with one output (linear and logistic regression)
+/// never skips: its pass is one multiply-add per input per row, no more than copying the
+/// row would cost, and a zero-weight row adds exactly zero. (With `K` outputs the pass
+/// costs `K` multiply-adds per input, so softmax regression does skip.)
 fn backward_chunk<F: Float>(
     net: &Network<F>,
     x: &[F],
@@ -531,7 +532,8 @@ fn backward_chunk<F: Float>(
         return;
     }
     let hidden = net.layers.len() - 1;
-    if hidden == 0 || 4 * live > 3 * rows {
+    let single_linear = hidden == 0 && net.head.n_outputs() == 1;
+    if single_linear || 4 * live > 3 * rows {
         return backward_rows(net, x, rows, weights, cw);
     }
     let (d, n_out) = (net.n_inputs, net.head.n_outputs());
@@ -865,8 +867,10 @@ impl<F: Float> Model<F> for Network<F> {
     type Chunk = NetworkChunk<F>;
 
     fn chunk_workspace(&self) -> NetworkChunk<F> {
-        // The row buffers are sized on the first indexed batch (contiguous batches are
-        // read in place and never need them).
+        // The row buffers are sized on the first chunk that has to be gathered (a chunk
+        // whose rows are one run of the data set is read in place and never needs them;
+        // sizing them here would double the memory of full-batch training, which has a
+        // slot per chunk of the data set).
         NetworkChunk {
             xb: Vec::new(),
             yr: Vec::new(),

@@ -486,6 +486,20 @@ impl Trainer {
                 format!("must not exceed the {} training samples", train.n_samples()),
             ));
         }
+        let n = train.n_samples();
+        if let (Shuffle::Blocks { size }, Some(b)) = (self.p.shuffle, self.p.batch_size)
+            && b < n
+            && n / size < 2
+        {
+            return Err(Error::param(
+                "shuffle",
+                size,
+                format!(
+                    "block size leaves fewer than two whole blocks of the {n} training \
+                     samples: the batch order would never change"
+                ),
+            ));
+        }
         if let Some(i) = model.params().iter().position(|p| !p.is_finite()) {
             return Err(Error::NonFinite {
                 what: "initial model parameters".into(),

@@ -257,10 +257,16 @@ pub struct TrainArgs {
     #[arg(long)]
     pub full_batch: bool,
     /// Quasi-random batch order: shuffle the training rows once, then every epoch permute
-    /// blocks of N consecutive rows (reads rows in runs: faster on large data) [default:
-    /// a fresh permutation of the rows every epoch].
-    #[arg(long, value_name = "N", conflicts_with = "full_batch")]
-    pub shuffle_blocks: Option<usize>,
+    /// blocks of N consecutive rows (rows read in runs: faster on large data when 128
+    /// divides both N and the batch size; needs at least 2N training rows) [default: a
+    /// fresh permutation of the rows every epoch].
+    #[arg(
+        long,
+        value_name = "N",
+        conflicts_with = "full_batch",
+        value_parser = clap::value_parser!(u32).range(1..)
+    )]
+    pub shuffle_blocks: Option<u32>,
     /// Seed of initialisation, batch order and validation split.
     #[arg(long, value_name = "N", default_value_t = 0)]
     pub seed: u64,

@@ -116,7 +116,9 @@ fn trainer_params(a: &TrainArgs, epsilon: f64) -> Result<TrainerParams, CliError
         p.batch_size(a.batch_size.unwrap_or(DEFAULT_BATCH))
     };
     if let Some(size) = a.shuffle_blocks {
-        p = p.shuffle(Shuffle::Blocks { size });
+        p = p.shuffle(Shuffle::Blocks {
+            size: size as usize,
+        });
     }
     if method.epsilon().is_none() {
         p = p.report_epsilon(epsilon);
@@ -248,8 +250,9 @@ fn load_data(a: &TrainArgs) -> Result<Loaded, CliError> {
     };
     if a.shuffle_blocks.is_some() {
         // Blocks of the file's order could be sorted by class or time: shuffle the rows
-        // once (a seed apart from the validation split's), keeping their data-row indices.
-        let perm = permutation(rows.len(), a.seed.wrapping_add(1));
+        // once (a stream apart from the validation split's), keeping their data-row
+        // indices.
+        let perm = permutation(rows.len(), a.seed ^ 0xB10C_5EED_0000_0001);
         train.data = train.data.select(&perm)?;
         rows = perm.iter().map(|&k| rows[k]).collect();
     }
