@@ -503,3 +503,44 @@ proptest! {
         prop_assert_eq!(grad_with(&net, &c, w1), g1);
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+
+    /// The solver's fused pass over one chunk ([`Model::train_chunk`]; for one-layer,
+    /// one-output networks a pass over 16 rows at a time) gives the bits of
+    /// [`Model::forward`] then [`Model::backward`] with the same weights, and asks for
+    /// every row's weight once, in row order, after its loss is known.
+    #[test]
+    fn fused_chunk_pass_equals_forward_then_backward(
+        c in linearity_case()
+            .prop_map(|(c, _)| c)
+            .prop_filter("one chunk", |c| c.rows() <= CHUNK_ROWS),
+    ) {
+        use feasible::data::BatchView;
+        let net = c.net();
+        let rows = c.rows();
+        let mut ws = net.workspace();
+        let mut want_losses = vec![0.0; rows];
+        net.forward(&c.x, c.targets(), &mut ws, &mut want_losses, Par::Seq).unwrap();
+        let mut want_grad = vec![f64::NAN; net.n_params()];
+        net.backward(&c.x, &mut ws, &c.w, &mut want_grad, Par::Seq).unwrap();
+
+        let view = BatchView::contiguous(&c.x, c.targets(), c.n_inputs).unwrap();
+        let mut cw = net.chunk_workspace();
+        let (mut losses, mut weights) = (vec![f64::NAN; rows], vec![f64::NAN; rows]);
+        let mut next = 0;
+        let mut in_order = true;
+        net.train_chunk(view, &mut cw, &mut losses, &mut weights, &mut |off, l, w| {
+            in_order &= off == next && l.len() == w.len() && !l.is_empty();
+            in_order &= l.iter().zip(&want_losses[off..]).all(|(a, b)| a.to_bits() == b.to_bits());
+            w.copy_from_slice(&c.w[off..off + w.len()]);
+            next = off + w.len();
+        })
+        .unwrap();
+        prop_assert!(in_order && next == rows, "weighed {next} of {rows} rows, in order: {in_order}");
+        let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+        prop_assert_eq!(bits(&losses), bits(&want_losses));
+        prop_assert_eq!(bits(Network::chunk_gradient(&cw)), bits(&want_grad));
+    }
+}
