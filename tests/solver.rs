@@ -643,14 +643,20 @@ fn assert_same_fit<M: Model<f64>>(a: &Fit<f64, M>, b: &Fit<f64, M>, what: &str) 
     assert_eq!(a.checkpoint, b.checkpoint, "{what}: checkpoint");
 }
 
-#[test]
-fn same_seed_same_bits_in_1_and_4_threads() {
+/// 3000 binary samples of 16 features and an MLP 16→32→1 (577 parameters).
+fn binary_mlp_problem() -> (Dataset<f64>, Network<f64>) {
     let data = synthetic::dense::<f64>(3000, 16, DenseTask::Binary, 1).unwrap();
     let net = Mlp::new(16, Head::Binary)
         .hidden(&[32])
         .seed(3)
         .build::<f64>()
         .unwrap();
+    (data, net)
+}
+
+#[test]
+fn same_seed_same_bits_in_1_and_4_threads() {
+    let (data, net) = binary_mlp_problem();
     // 512 rows × 577 parameters is above PAR_MIN_WORK: the kernels fan out.
     assert!(512 * net.n_params() >= feasible::parallel::PAR_MIN_WORK);
     let trainer = TrainerParams::new(Method::Fl { epsilon: 0.3 })
@@ -1130,12 +1136,7 @@ fn rows_read_in_place_equal_rows_gathered() {
 fn block_order_is_deterministic_and_resumes_bit_identically() {
     use feasible::data::Shuffle;
     // 3000 = 23 blocks of 128 and a short block of 56; batches of 512 = 4 blocks.
-    let data = synthetic::dense::<f64>(3000, 16, DenseTask::Binary, 1).unwrap();
-    let net = Mlp::new(16, Head::Binary)
-        .hidden(&[32])
-        .seed(3)
-        .build::<f64>()
-        .unwrap();
+    let (data, net) = binary_mlp_problem();
     let params = TrainerParams::new(Method::Fl { epsilon: 0.3 })
         .optimizer(Optimizer::adamw(1e-3))
         .batch_size(512)

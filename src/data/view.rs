@@ -176,22 +176,41 @@ impl<'a, F: Float> BatchView<'a, F> {
     /// assert!(BatchView::indexed(&x, TargetsRef::Real(&y), 2, &shuffled).unwrap().as_contiguous().is_none());
     /// ```
     pub fn as_contiguous(&self) -> Option<(&'a [F], TargetsRef<'a, F>)> {
-        let first = match self.idx {
-            None => self.start,
-            Some(idx) => {
-                let run = &idx[self.start..self.start + self.len];
-                let first = run.first().copied().unwrap_or(0);
-                if !run.iter().enumerate().all(|(k, &i)| i == first + k) {
-                    return None;
-                }
-                first
-            }
-        };
+        let first = self.run_start()?;
         // In bounds: plain views were checked at construction, and so was every index
         // of a run.
         let r = first..first + self.len;
         let x = &self.x[r.start * self.d..r.end * self.d];
         Some((x, self.y.slice(r)))
+    }
+
+    /// The data row of the view's first row when its rows are one run of the data set
+    /// (`first, first + 1, …`): always for a view without index, otherwise when its
+    /// indices are consecutive (an empty view is the empty run at 0).
+    pub fn run_start(&self) -> Option<usize> {
+        match self.idx {
+            None => Some(self.start),
+            Some(idx) => {
+                let run = &idx[self.start..self.start + self.len];
+                let first = run.first().copied().unwrap_or(0);
+                run.iter()
+                    .enumerate()
+                    .all(|(k, &i)| i == first + k)
+                    .then_some(first)
+            }
+        }
+    }
+
+    /// The same rows without the index, given their [`run_start`](Self::run_start): a
+    /// caller that has checked the run once hands the model a view that needs no
+    /// second check.
+    pub(crate) fn in_place(&self, first: usize) -> Self {
+        debug_assert_eq!(self.run_start(), Some(first));
+        Self {
+            idx: None,
+            start: first,
+            ..*self
+        }
     }
 
     /// Copies the batch's rows into `x_out` (`len × d`) and its targets into `y_real` or

@@ -250,10 +250,8 @@ pub(super) fn chunk_pass<F: Float, M: Model<F>>(
         let ids = &idx[r.clone()];
         // A chunk of a block order is one run of samples: its multipliers are adjacent
         // and take the vectorised dual step.
-        let run = ids
-            .first()
-            .copied()
-            .filter(|&f| ids.iter().enumerate().all(|(k, &i)| i == f + k));
+        let chunk = view.slice(r);
+        let run = chunk.run_start();
         if dual && run.is_none() {
             // The batch's multipliers are scattered over all `n`: ask for them now, so
             // they have arrived by the time the losses are known.
@@ -262,7 +260,7 @@ pub(super) fn chunk_pass<F: Float, M: Model<F>>(
             }
         }
         *status = model.train_chunk(
-            view.slice(r),
+            run.map_or(chunk, |first| chunk.in_place(first)),
             cw,
             &mut losses[..rows],
             &mut weights[..rows],
