@@ -173,9 +173,12 @@ fn logreg_epoch(c: &mut Criterion, data: &Dataset<f32>) {
     g.finish();
 }
 
-/// The GEMM shapes `(m, k, n, transpose-A, transpose-B)` the MLP runs per chunk of `rows`
-/// rows: forward `a W`, backward `aᵀ δ` and (above the first layer) `δ Wᵀ`.
-fn mlp_gemm_shapes(rows: usize) -> Vec<(usize, usize, usize, bool, bool)> {
+/// A GEMM shape: `(m, k, n, transpose-A, transpose-B)`.
+type Shape = (usize, usize, usize, bool, bool);
+
+/// The GEMM shapes the MLP runs per chunk of `rows` rows: forward `a W`, backward `aᵀ δ`
+/// and (above the first layer) `δ Wᵀ`.
+fn mlp_gemm_shapes(rows: usize) -> Vec<Shape> {
     let dims = [MLP_D, MLP_H, MLP_H, MLP_K];
     let mut s = Vec::new();
     for w in dims.windows(2) {
@@ -198,27 +201,40 @@ fn mlp_flops(rows: usize) -> u64 {
         .sum()
 }
 
-/// Runs the raw GEMM sequence of one MLP forward + backward over `rows` rows, in chunks
-/// of [`CHUNK_ROWS`] rows as the network does.
+/// The GEMMs of two moons' MLP 2→70→70→2 per chunk of `rows` rows: only the 70 × 70
+/// layer's (forward, `aᵀ δ`, `δ Wᵀ`); the thin first and last layers run as row kernels,
+/// not GEMMs.
+fn moons_gemm_shapes(rows: usize) -> Vec<Shape> {
+    vec![
+        (rows, 70, 70, false, false),
+        (70, rows, 70, true, false),
+        (rows, 70, 70, false, true),
+    ]
+}
+
+/// Runs a raw GEMM sequence (one network's forward + backward over `rows` rows, in chunks
+/// of [`CHUNK_ROWS`] rows as the network does) with matrixmultiply alone.
 struct RawGemm {
     a: Vec<f32>,
     b: Vec<f32>,
     c: Vec<f32>,
+    shapes: fn(usize) -> Vec<Shape>,
 }
 
 impl RawGemm {
-    fn new() -> Self {
+    fn new(shapes: fn(usize) -> Vec<Shape>) -> Self {
         let big = CHUNK_ROWS.max(MLP_H) * MLP_H;
         Self {
             a: (0..big).map(|i| (i as f32 * 0.1).sin()).collect(),
             b: (0..big).map(|i| (i as f32 * 0.3).cos()).collect(),
             c: vec![0.0; big],
+            shapes,
         }
     }
 
     fn run(&mut self, rows: usize) -> f32 {
         for r in chunk_ranges(rows) {
-            for (m, k, n, ta, tb) in mlp_gemm_shapes(r.len()) {
+            for (m, k, n, ta, tb) in (self.shapes)(r.len()) {
                 let a = if ta {
                     MatRef::new(&self.a, k, m).t()
                 } else {
@@ -253,7 +269,7 @@ fn mlp_epoch(c: &mut Criterion) {
             b.iter(|| lp.epoch(&data, par))
         });
     }
-    let mut raw = RawGemm::new();
+    let mut raw = RawGemm::new(mlp_gemm_shapes);
     g.bench_function("raw_gemm_seq", |b| {
         b.iter(|| {
             let mut s = 0.0;
@@ -346,6 +362,15 @@ fn moons(c: &mut Criterion) {
             b.iter(|| lp.fwd_bwd(&x, TargetsRef::Classes(labels), par))
         });
     }
+    // The floor of a step: matrixmultiply alone on the 70 × 70 layer's GEMMs (most of
+    // the step's multiply-adds), one thread.
+    let mut raw = RawGemm::new(moons_gemm_shapes);
+    let gemm_flops: usize = chunk_ranges(512)
+        .flat_map(|r| moons_gemm_shapes(r.len()))
+        .map(|(m, k, n, _, _)| 2 * m * k * n)
+        .sum();
+    g.throughput(Throughput::Elements(gemm_flops as u64));
+    g.bench_function("raw_gemm_seq", |b| b.iter(|| raw.run(512)));
     g.finish();
 }
 

@@ -2,9 +2,9 @@
 # The whole-workload benchmark session of docs/benchmarks.md: feasible (criterion) and the
 # PyTorch references, interleaved in ROUNDS rounds (default 3). Each round runs, for each
 # workload, feasible and then PyTorch on it right away, on 2 threads, then the same on 1
-# thread, then matrixmultiply alone on the MLP's shapes. The shared VM this was written on
-# changes speed by up to 30 % for minutes at a time, so every ratio is taken within one
-# round and the summary reports each round and their median.
+# thread, then matrixmultiply alone on the MLP's and two moons' GEMM shapes. The shared
+# VM this was written on changes speed by up to 30 % for minutes at a time, so every
+# ratio is taken within one round and the summary reports each round and their median.
 #
 # Needs a venv with torch and cooper-optim (PY=...) and ../shared/bench/torch_reference.py;
 # writes raw outputs into $OUT (default /tmp/bench) and the table into $OUT/summary.md
@@ -43,7 +43,7 @@ for r in $(seq 1 "$ROUNDS"); do
   $PY $TORCH --task mlp --method fl --threads 1 --epochs 2 >> "$OUT/torch_1t_r$r.jsonl" 2>>"$OUT/torch.err"
   RAYON_NUM_THREADS=1 cargo bench --bench training -- $CRIT 'two_moons_run/' >> "$OUT/training_1t_r$r.txt" 2>&1
   $PY $MOONS --method fl --threads 1 >> "$OUT/torch_1t_r$r.jsonl" 2>>"$OUT/torch.err"
-  cargo bench --bench kernels -- $CRIT 'mlp_epoch/raw_gemm' > "$OUT/kernels_r$r.txt" 2>&1
+  cargo bench --bench kernels -- $CRIT 'mlp_epoch/raw_gemm|two_moons/raw_gemm' > "$OUT/kernels_r$r.txt" 2>&1
 done
 date -u > "$OUT/done"
 python3 benches/reference/summarize.py "$OUT" > "$OUT/summary.md"
