@@ -69,6 +69,12 @@ pub enum Error {
     /// A saved model or checkpoint is corrupt, of another version, or inconsistent.
     #[error("invalid model file: {0}")]
     Format(String),
+    /// A training run inside a helper that reports plain [`Error`]s (the
+    /// [`experiments`](crate::experiments)) diverged; the message says when and what.
+    /// Training itself reports divergence as [`crate::solver::TrainError::Diverged`],
+    /// which keeps the last finite state.
+    #[error("training diverged: {0}")]
+    Diverged(String),
     /// An operating-system I/O failure (message kept as text so the error stays `Clone`).
     #[error("I/O error on {path}: {message}")]
     Io {

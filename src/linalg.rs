@@ -31,10 +31,15 @@ impl<'a, F: Float> MatRef<'a, F> {
     /// A row-major `rows × cols` view of `data`.
     ///
     /// # Panics
-    /// If `data.len() < rows * cols` (a programming error inside the crate, never a
-    /// consequence of user data: callers validate shapes first).
+    /// If `data` holds fewer than `rows × cols` values (also when that product overflows)
+    /// or a row is longer than `isize::MAX` elements: a programming error inside the
+    /// crate, never a consequence of user data (callers validate shapes first).
     pub fn new(data: &'a [F], rows: usize, cols: usize) -> Self {
-        assert!(data.len() >= rows * cols, "MatRef: slice too short");
+        assert!(
+            rows.checked_mul(cols).is_some_and(|len| len <= data.len())
+                && isize::try_from(cols).is_ok(),
+            "MatRef: slice too short for {rows} × {cols}"
+        );
         Self {
             data,
             rows,
@@ -75,7 +80,10 @@ impl<'a, F: Float> MatRef<'a, F> {
 pub fn gemm<F: Float>(alpha: F, a: MatRef<'_, F>, b: MatRef<'_, F>, beta: F, c: &mut [F]) {
     assert_eq!(a.cols, b.rows, "gemm: inner dimensions differ");
     let (m, k, n) = (a.rows, a.cols, b.cols);
-    assert!(c.len() >= m * n, "gemm: output too short");
+    assert!(
+        m.checked_mul(n).is_some_and(|len| len <= c.len()),
+        "gemm: output too short for {m} × {n}"
+    );
     if m == 0 || n == 0 {
         return;
     }

@@ -561,6 +561,11 @@ fn synthetic_generators_reject_bad_noise_and_sizes() {
         synthetic::dense::<f64>(10, 0, DenseTask::Regression, 0),
         Err(Error::Empty(_))
     ));
+    // n × d past the address space: a typed error before any allocation.
+    assert!(matches!(
+        synthetic::dense::<f64>(usize::MAX / 2, 3, DenseTask::Regression, 0),
+        Err(Error::InvalidParameter { name: "n", .. })
+    ));
     assert!(matches!(
         synthetic::dense::<f64>(10, 3, DenseTask::Multiclass(1), 0),
         Err(Error::InvalidParameter {

@@ -376,3 +376,183 @@ fn models_breaking_the_train_chunk_contract_are_errors() {
     assert!(s.run_epoch(&mut feasible::solver::NoObserver).is_err());
     assert!(s.multipliers().iter().all(|&l| l == 0.0));
 }
+
+// Fifth review (read-only audit of the public API against bad input).
+
+/// Shapes whose element count overflows `usize` are caught by the checks, not wrapped
+/// past them into an out-of-bounds GEMM.
+#[test]
+#[should_panic(expected = "MatRef")]
+fn matrix_shapes_that_overflow_are_rejected() {
+    use feasible::linalg::MatRef;
+    let _ = MatRef::new(&[0.0f64][..], 2, 1 << (usize::BITS - 1));
+}
+
+#[test]
+#[should_panic(expected = "gemm")]
+fn gemm_outputs_that_overflow_are_rejected() {
+    use feasible::linalg::{MatRef, gemm};
+    let half = 1usize << (usize::BITS / 2);
+    // A is `half × 0` (a view of nothing), B `0 × half`: C would need `half²` values.
+    let a = MatRef::new(&[0.0f64; 0][..], 0, half).t();
+    let b = MatRef::new(&[0.0f64; 0][..], 0, half);
+    gemm(1.0, a, b, 0.0, &mut [0.0; 4]);
+}
+
+/// A data set read back with serde is validated like one built by `Dataset::new`.
+#[test]
+fn deserialized_datasets_are_validated() {
+    let good = regression(3);
+    let text = serde_json::to_string(&good).unwrap();
+    let back: Dataset<f64> = serde_json::from_str(&text).unwrap();
+    assert_eq!(back, good);
+    let mut v: serde_json::Value = serde_json::from_str(&text).unwrap();
+    // Two rows of features, three targets.
+    v["x"]["dim"] = serde_json::json!([1, 3]);
+    let short = serde_json::to_string(&v).unwrap();
+    let err = serde_json::from_str::<Dataset<f64>>(&short).unwrap_err();
+    assert!(err.to_string().contains("targets"), "{err}");
+    let labels = r#"{"x":{"v":1,"dim":[2,1],"data":[0.0,1.0]},"targets":{"Classes":{"labels":[0,5],"n_classes":2}}}"#;
+    let err = serde_json::from_str::<Dataset<f64>>(labels).unwrap_err();
+    assert!(err.to_string().contains("label 5"), "{err}");
+}
+
+/// `dual_step` validates its settings and never indexes a νPI state plain ascent does
+/// not use.
+#[test]
+fn dual_step_validates_settings_and_ignores_foreign_state() {
+    let ascent = DualOptimizer::ascent(0.5);
+    let mut lambda = vec![0.0f64; 3];
+    // A leftover, shorter state vector: plain ascent leaves it alone.
+    let mut xi = vec![7.0];
+    dual_step(&ascent, &[2], &[1.0], 0.1, None, &mut lambda, &mut xi).unwrap();
+    assert_eq!(lambda, [0.0, 0.0, 0.45]);
+    assert_eq!(xi, [7.0]);
+    let before = lambda.clone();
+    let mut none = Vec::new();
+    let cases: [(DualOptimizer, f64, Option<f64>, f64, &str); 6] = [
+        (DualOptimizer::ascent(0.0), 0.1, None, 1.0, "dual_lr"),
+        (
+            DualOptimizer::nupi(0.1, -1.0, 0.0, 0.0),
+            0.1,
+            None,
+            1.0,
+            "kappa_p",
+        ),
+        (ascent, -0.1, None, 1.0, "epsilon"),
+        (ascent, f64::NAN, None, 1.0, "epsilon"),
+        (ascent, 0.1, Some(0.0), 1.0, "alpha"),
+        (ascent, 0.1, None, f64::NAN, "losses"),
+    ];
+    for (dual, eps, alpha, loss, what) in cases {
+        let r = dual_step(&dual, &[0], &[loss], eps, alpha, &mut lambda, &mut none);
+        let e = r.expect_err(what);
+        assert!(e.to_string().contains(what), "{what}: {e}");
+        assert_eq!(lambda, before, "{what}: multipliers changed");
+    }
+}
+
+/// A checkpoint with values no run can produce is a format error, not a divergence or
+/// a panic later.
+#[test]
+fn checkpoints_with_impossible_values_are_rejected() {
+    let data = regression(8);
+    let t = TrainerParams::new(Method::Fl { epsilon: 0.1 })
+        .optimizer(Optimizer::adam(0.01))
+        .epochs(1);
+    let ck = t
+        .clone()
+        .check()
+        .unwrap()
+        .fit(Network::linear_regression(1), &data, None)
+        .unwrap()
+        .checkpoint;
+    let more = t.epochs(2).check().unwrap();
+    type Edit = fn(&mut feasible::solver::Checkpoint<f64>);
+    let edits: [(Edit, &str); 5] = [
+        (|c| c.lambda[3] = -1.0, "multipliers"),
+        (|c| c.lambda[0] = f64::INFINITY, "multipliers"),
+        (|c| c.params[0] = f64::NAN, "parameters"),
+        (|c| c.opt.v[0] = f64::NAN, "optimiser"),
+        (|c| c.opt.t = u64::MAX, "step count"),
+    ];
+    for (edit, what) in edits {
+        let mut c = ck.clone();
+        edit(&mut c);
+        match more.resume(
+            Network::linear_regression(1),
+            c,
+            &data,
+            None,
+            &mut NoObserver,
+        ) {
+            Err(TrainError::Invalid(Error::Format(m))) => assert!(m.contains(what), "{m}"),
+            other => panic!("{what}: expected a format error, got {:?}", other.err()),
+        }
+    }
+    // The untouched checkpoint still resumes.
+    more.resume(
+        Network::linear_regression(1),
+        ck,
+        &data,
+        None,
+        &mut NoObserver,
+    )
+    .unwrap();
+}
+
+#[test]
+fn feasibility_reports_reject_non_finite_losses_and_bad_settings() {
+    let ok = FeasibilityReport::new(&[0.1, 0.3], Some(&[0.0, 0.2]), 0.2, Some(1.0), None);
+    assert_eq!(ok.unwrap().n_violating, 1);
+    let nan = FeasibilityReport::new(&[0.1, f64::NAN], None, 0.2, None, None);
+    assert!(
+        matches!(nan, Err(Error::NonFinite { row: 1, .. })),
+        "{nan:?}"
+    );
+    let lam = FeasibilityReport::new(&[0.1, 0.3], Some(&[0.0, -0.2]), 0.2, None, None);
+    assert!(
+        matches!(lam, Err(Error::InvalidParameter { .. })),
+        "{lam:?}"
+    );
+    for alpha in [0.0, -1.0, f64::NAN] {
+        let r = FeasibilityReport::new(&[0.1], Some(&[0.0]), 0.2, Some(alpha), None);
+        assert!(
+            matches!(r, Err(Error::InvalidParameter { name: "alpha", .. })),
+            "{r:?}"
+        );
+    }
+    let eps = FeasibilityReport::new(&[0.1], None, f64::NAN, None, None);
+    assert!(
+        matches!(
+            eps,
+            Err(Error::InvalidParameter {
+                name: "epsilon",
+                ..
+            })
+        ),
+        "{eps:?}"
+    );
+}
+
+/// `OptimizerState::step` on a state or gradient of the wrong size is an error, not a
+/// silent no-op or a panic.
+#[test]
+fn optimiser_steps_check_their_state() {
+    use feasible::solver::OptimizerState;
+    let adam = Optimizer::adam(0.1);
+    let mut theta = vec![1.0f64, 2.0];
+    // A plain-SGD state (no moments) cannot take an Adam step.
+    let mut sgd_state = OptimizerState::<f64>::new(2, &Optimizer::sgd(0.1));
+    let r = sgd_state.step(&adam, 0.1, &mut theta, &[1.0, 1.0]);
+    assert!(matches!(r, Err(Error::Shape { .. })), "{r:?}");
+    assert_eq!(theta, [1.0, 2.0]);
+    let mut short = OptimizerState::<f64>::new(1, &adam);
+    assert!(short.step(&adam, 0.1, &mut theta, &[1.0, 1.0]).is_err());
+    let mut st = OptimizerState::<f64>::new(2, &adam);
+    assert!(st.step(&adam, 0.1, &mut theta, &[1.0]).is_err());
+    assert_eq!(theta, [1.0, 2.0]);
+    st.step(&adam, 0.1, &mut theta, &[1.0, -1.0]).unwrap();
+    assert_eq!(st.t, 1);
+    assert!(theta[0] < 1.0 && theta[1] > 2.0);
+}

@@ -304,6 +304,12 @@ fn corrupt_and_inconsistent_files_are_format_errors() {
     );
     assert_format_err(&edit(&|v| v["parameters"] = json!({})), "parameters");
     // Extras.
+    // A field this reader does not know (here a hypothetical clipping bound) would be
+    // silently ignored, and predictions silently differ from the writer's.
+    assert_format_err(
+        &edit(&|v| v["standardizer"]["clip"] = json!([5.0])),
+        "unknown field `clip`",
+    );
     assert_format_err(
         &edit(&|v| v["standardizer"]["mean"] = json!([0.0, 1.0])),
         "standardizer",

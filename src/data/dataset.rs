@@ -110,7 +110,9 @@ impl<F: Float> Targets<F> {
     }
 }
 
-/// A validated data set: features `x` (`n × d`) and their targets.
+/// A validated data set: features `x` (`n × d`) and their targets. Every way to make one
+/// validates it, reading it back with serde included, so the training paths never check
+/// again.
 ///
 /// ```
 /// use feasible::data::Dataset;
@@ -123,9 +125,26 @@ impl<F: Float> Targets<F> {
 /// assert!(nan.is_err());
 /// ```
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(try_from = "DatasetParts<F>", bound(deserialize = "F: Float"))]
 pub struct Dataset<F> {
     x: Array2<F>,
     targets: Targets<F>,
+}
+
+/// A [`Dataset`] as read by serde, before [`Dataset::new`] validates it (so a data set
+/// read from a file is checked like one built in code).
+#[derive(Deserialize)]
+struct DatasetParts<F> {
+    x: Array2<F>,
+    targets: Targets<F>,
+}
+
+impl<F: Float> TryFrom<DatasetParts<F>> for Dataset<F> {
+    type Error = Error;
+
+    fn try_from(p: DatasetParts<F>) -> Result<Self> {
+        Self::new(p.x, p.targets)
+    }
 }
 
 impl<F: Float> Dataset<F> {

@@ -18,6 +18,9 @@ use crate::{Error, Float, Result};
 /// assert_eq!(z.x().row(0).to_vec(), vec![-1.0, 0.0]);
 /// ```
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+// Unknown fields are errors: a model file from a newer writer must not load with a
+// preprocessing step silently dropped (docs/model_format.md).
+#[serde(deny_unknown_fields)]
 pub struct Standardizer {
     /// Per-feature means.
     pub mean: Vec<f64>,
@@ -116,6 +119,9 @@ impl Standardizer {
 /// assert_eq!(s.inverse(-1.0), 10.0);
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+// Unknown fields are errors: a model file from a newer writer must not load with a
+// preprocessing step silently dropped (docs/model_format.md).
+#[serde(deny_unknown_fields)]
 pub struct TargetScaler {
     /// Mean of the target.
     pub mean: f64,

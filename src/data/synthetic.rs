@@ -137,13 +137,20 @@ pub fn dense<F: Float>(n: usize, d: usize, task: DenseTask, seed: u64) -> Result
     if n == 0 || d == 0 {
         return Err(Error::Empty("dense data needs n ≥ 1 and d ≥ 1".into()));
     }
+    let Some(len) = n.checked_mul(d).filter(|&l| l <= isize::MAX as usize / 8) else {
+        return Err(Error::param(
+            "n",
+            n,
+            format!("{n} × {d} features do not fit in memory"),
+        ));
+    };
     let mut r = rng(seed);
-    let mut xs = vec![0.0f64; n * d];
+    let mut xs = vec![0.0f64; len];
     for v in xs.iter_mut() {
         *v = StandardNormal.sample(&mut r);
     }
     let x = Array2::from_shape_vec((n, d), xs.iter().map(|&v| F::lit(v)).collect())
-        .map_err(|e| Error::Format(e.to_string()))?;
+        .map_err(|_| Error::shape("features", len, xs.len()))?;
     let targets = match task {
         DenseTask::Regression | DenseTask::Binary => {
             let sd = if task == DenseTask::Binary { 3.0 } else { 1.0 } / (d as f64).sqrt();

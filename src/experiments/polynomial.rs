@@ -111,7 +111,7 @@ pub fn polynomial(cfg: &PolynomialConfig) -> Result<PolynomialResult> {
         .map(|i| -1.0 + 2.0 * i as f64 / (cfg.grid - 1) as f64)
         .collect();
     let gx = ndarray::Array2::from_shape_vec((cfg.grid, 1), grid.clone())
-        .map_err(|e| Error::Format(e.to_string()))?;
+        .map_err(|_| Error::shape("grid", cfg.grid, grid.len()))?;
     let gf = s.transform_x(polynomial_features(gx.view(), cfg.degree)?.view())?;
     let predict = |m: &Network<f64>| -> Result<Vec<f64>> {
         match m.predict(gf.view())? {

@@ -45,7 +45,7 @@ pub(crate) fn run_method<F: Float, M: Model<F>>(
         .fit(model, train, Some(test))
         .map_err(|e| match e {
             TrainError::Invalid(e) => e,
-            d @ TrainError::Diverged { .. } => Error::Format(format!("experiment diverged: {d}")),
+            d @ TrainError::Diverged { .. } => Error::Diverged(d.to_string()),
         })?;
     let to64 = |v: &[F]| v.iter().map(|x| x.to_f64_lossless()).collect::<Vec<f64>>();
     let mut ws = fit.model.workspace();

@@ -38,7 +38,9 @@ pub struct FeasibilityReport {
 
 impl FeasibilityReport {
     /// Builds the report from final losses and (optionally) multipliers, `ε`, RFL's `α`
-    /// and a precomputed stationarity norm.
+    /// and a precomputed stationarity norm. Fails on no losses, a length mismatch, a
+    /// non-finite loss, `ε` not finite and ≥ 0, `α` not finite and > 0, or a multiplier
+    /// not finite and ≥ 0.
     pub fn new(
         losses: &[f64],
         lambda: Option<&[f64]>,
@@ -53,6 +55,33 @@ impl FeasibilityReport {
             && l.len() != losses.len()
         {
             return Err(Error::shape("multipliers", losses.len(), l.len()));
+        }
+        if let Some(row) = losses.iter().position(|l| !l.is_finite()) {
+            return Err(Error::NonFinite {
+                what: "losses".into(),
+                row,
+                col: 0,
+            });
+        }
+        if !(epsilon >= 0.0 && epsilon.is_finite()) {
+            return Err(Error::param("epsilon", epsilon, "must be finite and ≥ 0"));
+        }
+        if let Some(a) = alpha
+            && !(a > 0.0 && a.is_finite())
+        {
+            return Err(Error::param("alpha", a, "must be finite and > 0"));
+        }
+        if let Some((i, &m)) = lambda
+            .into_iter()
+            .flatten()
+            .enumerate()
+            .find(|&(_, &m)| !(m >= 0.0 && m.is_finite()))
+        {
+            return Err(Error::param(
+                "multipliers",
+                format!("λ[{i}] = {m}"),
+                "must be finite and ≥ 0",
+            ));
         }
         let max_violation = losses
             .iter()

@@ -53,7 +53,8 @@ pub enum Par {
     /// Up to this many threads for training steps: a [`Team`] of the calling thread and
     /// `n − 1` helpers, kept for the session, used by steps large enough to share
     /// ([`fan_out`](Par::fan_out); fewer if the system refuses a thread). Evaluation
-    /// passes use the rayon pool.
+    /// passes use the rayon pool, except with `Threads(1)`, where everything runs on
+    /// the calling thread.
     Threads(usize),
 }
 

@@ -1,5 +1,6 @@
 use serde::{Deserialize, Serialize};
 
+use super::method::Method;
 use crate::{Error, Float, Result};
 
 /// How the per-sample multipliers `λ_i` are updated from the constraint error
@@ -101,8 +102,10 @@ impl DualOptimizer {
 /// assert!(dual_step(&DualOptimizer::ascent(0.5), &[3], &[1.0], 2.0, None, &mut lambda, &mut xi).is_err());
 /// ```
 ///
-/// Fails (changing nothing) if `idx` and `losses` differ in length or an index is out of
-/// range.
+/// Fails (changing nothing) if `idx` and `losses` differ in length, an index is out of
+/// range, a loss is not finite, or the settings are invalid (the rate and gains as in
+/// [`DualOptimizer::validate`], `ε` finite and ≥ 0, `α` finite and > 0). A νPI state
+/// `xi` is resized to one value per multiplier; plain ascent leaves `xi` alone.
 pub fn dual_step<F: Float>(
     dual: &DualOptimizer,
     idx: &[usize],
@@ -126,10 +129,23 @@ pub fn dual_step<F: Float>(
             i,
         ));
     }
+    dual.validate()?;
+    match alpha {
+        Some(a) => Method::Rfl { epsilon, alpha: a }.validate()?,
+        None => Method::Fl { epsilon }.validate()?,
+    }
+    if let Some(row) = losses.iter().position(|l| !l.is_finite()) {
+        return Err(crate::Error::NonFinite {
+            what: "losses".into(),
+            row,
+            col: 0,
+        });
+    }
     let rule = DualRule::new(dual, epsilon, alpha);
     rule.prepare(lambda.len(), xi);
-    // νPI keeps a state per sample; plain ascent has none (decided once, not per sample).
-    if xi.is_empty() {
+    // νPI keeps a state per sample (sized by `prepare`); plain ascent has none, whatever
+    // `xi` holds (decided once, not per sample).
+    if matches!(dual, DualOptimizer::Ascent { .. }) {
         let mut none = F::zero();
         for (&i, &l) in idx.iter().zip(losses) {
             rule.update_one(l, &mut lambda[i], &mut none);

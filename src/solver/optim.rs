@@ -245,13 +245,22 @@ impl Schedule {
     }
 }
 
+/// Lengths of the first and second moments `opt` keeps for `n` parameters.
+fn moment_lens(n: usize, opt: &Optimizer) -> (usize, usize) {
+    match opt {
+        Optimizer::Sgd { momentum, .. } if *momentum > 0.0 => (n, 0),
+        Optimizer::Sgd { .. } => (0, 0),
+        _ => (n, n),
+    }
+}
+
 /// The optimiser's state: moments and step count, saved in checkpoints.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(bound = "")]
 pub struct OptimizerState<F: Float> {
     /// Steps taken.
     pub t: u64,
-    /// Momentum buffer (SGD) or first moment (Adam); empty until used.
+    /// Momentum buffer (SGD with momentum) or first moment (Adam, AdamW); empty otherwise.
     pub m: Vec<F>,
     /// Second moment (Adam); empty otherwise.
     pub v: Vec<F>,
@@ -260,29 +269,45 @@ pub struct OptimizerState<F: Float> {
 impl<F: Float> OptimizerState<F> {
     /// A fresh state for `n` parameters.
     pub fn new(n: usize, opt: &Optimizer) -> Self {
-        let (m, v) = match opt {
-            Optimizer::Sgd { momentum, .. } if *momentum > 0.0 => (vec![F::zero(); n], Vec::new()),
-            Optimizer::Sgd { .. } => (Vec::new(), Vec::new()),
-            _ => (vec![F::zero(); n], vec![F::zero(); n]),
-        };
-        Self { t: 0, m, v }
+        let (m, v) = moment_lens(n, opt);
+        Self {
+            t: 0,
+            m: vec![F::zero(); m],
+            v: vec![F::zero(); v],
+        }
     }
 
     /// One step `θ ← update(θ, g)` at learning rate `lr`, in place (PyTorch's formulas).
-    pub fn step(&mut self, opt: &Optimizer, lr: f64, theta: &mut [F], grad: &[F]) {
+    /// Returns whether every new parameter and moment is finite; fails (changing
+    /// nothing) when the state was not made for `opt` and `θ`'s length
+    /// ([`new`](Self::new)) or `grad` and `θ` differ in length.
+    ///
+    /// ```
+    /// use feasible::solver::{Optimizer, OptimizerState};
+    /// let sgd = Optimizer::sgd(0.5);
+    /// let mut state = OptimizerState::<f64>::new(2, &sgd);
+    /// let mut theta = [1.0, 2.0];
+    /// assert!(state.step(&sgd, 0.5, &mut theta, &[2.0, -2.0]).unwrap());
+    /// assert_eq!(theta, [0.0, 3.0]);
+    /// // A state without Adam's moments cannot take an Adam step.
+    /// assert!(state.step(&Optimizer::adam(0.1), 0.1, &mut theta, &[1.0, 1.0]).is_err());
+    /// ```
+    pub fn step(&mut self, opt: &Optimizer, lr: f64, theta: &mut [F], grad: &[F]) -> Result<bool> {
         let mut next = Self {
             t: 0,
             m: Vec::new(),
             v: Vec::new(),
         };
-        self.step_into(opt, lr, theta, grad, &mut next);
+        let finite = self.step_into(opt, lr, theta, grad, &mut next)?;
         *self = next;
+        Ok(finite)
     }
 
     /// One step that updates `θ` in place but writes the new moments into `next` (reused
     /// storage, resized on first use), leaving `self` untouched so a failed step can be
     /// undone without copying. Returns whether every new parameter and moment is finite
-    /// (checked in the same pass). On success the caller swaps `self` and `next`.
+    /// (checked in the same pass); on success the caller swaps `self` and `next`. Fails
+    /// (changing nothing) as [`step`](Self::step) does.
     pub fn step_into(
         &self,
         opt: &Optimizer,
@@ -290,16 +315,26 @@ impl<F: Float> OptimizerState<F> {
         theta: &mut [F],
         grad: &[F],
         next: &mut Self,
-    ) -> bool {
-        debug_assert!(
-            (self.m.is_empty() || self.m.len() == theta.len())
-                && (self.v.is_empty() || self.v.len() == theta.len()),
-            "optimiser state does not match the parameters"
-        );
-        self.prepare_next(next);
+    ) -> Result<bool> {
         let n = theta.len();
+        if grad.len() != n {
+            return Err(Error::shape(
+                "gradient (one value per parameter)",
+                n,
+                grad.len(),
+            ));
+        }
+        let (m, v) = moment_lens(n, opt);
+        if (self.m.len(), self.v.len()) != (m, v) {
+            return Err(Error::shape(
+                "optimiser state (moments for this optimiser and parameter count)",
+                format!("{m} and {v} values"),
+                format!("{} and {}", self.m.len(), self.v.len()),
+            ));
+        }
+        self.prepare_next(next);
         let (m, v) = (&mut next.m[..], &mut next.v[..]);
-        self.step_range(opt, lr, 0..n, theta, grad, m, v)
+        Ok(self.step_range(opt, lr, 0..n, theta, grad, m, v))
     }
 
     /// Sizes `next` for [`step_range`](Self::step_range) calls and sets its step count.

@@ -288,6 +288,32 @@ pub struct Checkpoint<F: Float> {
     pub history: Vec<EpochRecord>,
 }
 
+/// Rejects a checkpoint holding values no run can produce (a corrupt or hand-edited
+/// file): non-finite parameters, multipliers, νPI states, `τ` or moments, negative
+/// multipliers, and step counts past what Adam's bias correction takes (`i32::MAX`).
+fn check_checkpoint_values<F: Float>(c: &Checkpoint<F>) -> Result<()> {
+    let finite = |v: &[F]| v.iter().all(|x| x.is_finite());
+    let bad = |what: &str| Err(Error::Format(format!("checkpoint {what}")));
+    if !finite(&c.params) {
+        return bad("parameters are not all finite");
+    }
+    if !c.lambda.iter().all(|&l| l.is_finite() && l >= F::zero()) {
+        return bad("multipliers are not all finite and ≥ 0");
+    }
+    if !finite(&c.xi) || !c.tau.is_finite() {
+        return bad("νPI states or τ are not all finite");
+    }
+    for o in [&c.opt, &c.tau_opt] {
+        if !finite(&o.m) || !finite(&o.v) || o.v.iter().any(|&v| v < F::zero()) {
+            return bad("optimiser state is not finite (or has a negative second moment)");
+        }
+        if o.t >= i32::MAX as u64 {
+            return bad("optimiser step count is out of range");
+        }
+    }
+    Ok(())
+}
+
 /// The first few values of a long vector and its length, for `Debug` output.
 struct Abbrev<'a, T>(&'a [T]);
 
@@ -591,6 +617,7 @@ impl Trainer {
                     )
                     .into());
                 }
+                check_checkpoint_values(&c)?;
                 batches.set_order(c.order.clone())?;
                 model.params_mut().copy_from_slice(&c.params);
                 c
@@ -756,9 +783,13 @@ impl Trainer {
         let mut new_tau = ck.tau;
         if let Some(g) = tau_grad {
             let mut t = [ck.tau];
-            ok &= ck
-                .tau_opt
-                .step_into(tau_opt_cfg, lr, &mut t, &[g], &mut buf.tau_opt_prev);
+            // `τ`'s state is made for one value and this optimiser when the session opens
+            // (and checked on resume), so the step cannot fail on its shape; if it ever
+            // did, the step is undone like a non-finite one.
+            let stepped =
+                ck.tau_opt
+                    .step_into(tau_opt_cfg, lr, &mut t, &[g], &mut buf.tau_opt_prev);
+            ok &= matches!(stepped, Ok(true));
             new_tau = t[0];
         }
         if !primal.grad_finite || !ok {
