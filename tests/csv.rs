@@ -180,7 +180,8 @@ fn target_by_name_and_index() {
         "t",
         1,
         1,
-        "out of range",
+        // Both counts, for library users (0-based) and the CLI's `--target 4` (1-based).
+        "index 3 (0-based; column 4 counting from 1) is out of range",
     );
     assert_parse_err(
         read_csv::<f64>("1,2\n", "t", &opts().header(Header::No).target_name("y")),

@@ -257,3 +257,58 @@ fn unwritable_path_is_an_io_error() {
         other => panic!("expected Error::Io, got {other:?}"),
     }
 }
+
+/// Values so large that an axis padded around them overflows used to send plotters into
+/// an endless tick layout; they are a typed error now, and values just below the bound
+/// still plot.
+#[test]
+fn values_beyond_the_plottable_range_are_errors_not_hangs() {
+    let d = dir();
+    let p = d.path().join("huge.svg");
+    for log in [false, true] {
+        for v in [1e308, -1.7e308] {
+            let e = report::loss_ecdf(&p, "t", &[("a", &[v][..])], log, None).unwrap_err();
+            assert!(
+                matches!(e, Error::InvalidParameter { name: "values", .. }),
+                "{e:?}"
+            );
+            let e =
+                report::curves(&p, "t", "epoch", "loss", &[("a", &[1.0, v][..])], log).unwrap_err();
+            assert!(
+                matches!(e, Error::InvalidParameter { name: "values", .. }),
+                "{e:?}"
+            );
+        }
+    }
+    let e = report::histogram(&p, "t", "v", &[-1e308, 1e308], 30, false).unwrap_err();
+    assert!(
+        matches!(e, Error::InvalidParameter { name: "values", .. }),
+        "{e:?}"
+    );
+    let e = report::loss_ecdf(&p, "t", &[("a", &[1.0][..])], false, Some(1e308)).unwrap_err();
+    assert!(
+        matches!(
+            e,
+            Error::InvalidParameter {
+                name: "epsilon",
+                ..
+            }
+        ),
+        "{e:?}"
+    );
+    // Just inside the bound: every kind of axis still lays out.
+    report::loss_ecdf(&p, "t", &[("a", &[1e307][..])], true, None).unwrap();
+    report::loss_ecdf(&p, "t", &[("a", &[-1e307, 1e307][..])], false, Some(0.0)).unwrap();
+    report::curves(
+        &p,
+        "t",
+        "epoch",
+        "loss",
+        &[("a", &[1e307, 1e307][..])],
+        false,
+    )
+    .unwrap();
+    report::curves(&p, "t", "epoch", "loss", &[("a", &[1.0, 1e307][..])], true).unwrap();
+    report::histogram(&p, "t", "v", &[-1e307, 1e307], 30, false).unwrap();
+    assert_svg(&p, &["t"]);
+}

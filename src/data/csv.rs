@@ -647,7 +647,10 @@ fn target_index(
             src,
             first.line,
             1,
-            format!("target column index {i} (0-based) is out of range for {width} columns"),
+            format!(
+                "target column index {i} (0-based; column {} counting from 1) is out of range for {width} columns",
+                i + 1
+            ),
         )),
         TargetColumn::Name(name) => match names {
             None => Err(perr(

@@ -55,6 +55,12 @@ fn de<E: std::fmt::Display>(e: E) -> String {
 // ---------------------------------------------------------------------------------------
 // validation
 
+/// The largest magnitude a plotted value may have: padding an axis around larger values
+/// (a tenth of a constant series, a quarter of a range, ×10 on a log axis) would
+/// overflow to infinity, and plotters never finishes laying out ticks on an infinite
+/// axis.
+const PLOT_MAX: f64 = f64::MAX / 16.0;
+
 fn check_values(what: &str, values: &[f64]) -> Result<()> {
     if values.is_empty() {
         return Err(Error::Empty(format!("{what} has no values")));
@@ -64,6 +70,13 @@ fn check_values(what: &str, values: &[f64]) -> Result<()> {
             what: what.to_string(),
             row,
             col: 0,
+        });
+    }
+    if let Some((row, v)) = values.iter().enumerate().find(|(_, v)| v.abs() > PLOT_MAX) {
+        return Err(Error::InvalidParameter {
+            name: "values",
+            value: format!("{v:e} ({what}, row {row})"),
+            reason: format!("plotted values must lie within ±{PLOT_MAX:.1e}"),
         });
     }
     Ok(())
@@ -303,6 +316,9 @@ fn clamp_note(axis: &str, clamped: usize, floor: f64) -> String {
 /// [`Error::NonFinite`] for a NaN or infinite loss (`row` is its index),
 /// [`Error::InvalidParameter`] for a non-finite `epsilon`, and [`Error::Io`] when the file
 /// cannot be drawn or written.
+///
+/// A value beyond ±1.1·10³⁰⁷ is an [`Error::InvalidParameter`]: an axis padded around it
+/// would overflow.
 pub fn loss_ecdf(
     path: impl AsRef<Path>,
     title: &str,
@@ -312,9 +328,13 @@ pub fn loss_ecdf(
 ) -> Result<()> {
     check_series("loss_ecdf", series)?;
     if let Some(eps) = epsilon
-        && !eps.is_finite()
+        && !(eps.is_finite() && eps.abs() <= PLOT_MAX)
     {
-        return Err(Error::param("epsilon", eps, "must be finite"));
+        return Err(Error::param(
+            "epsilon",
+            eps,
+            format!("must be finite and within ±{PLOT_MAX:.1e}"),
+        ));
     }
     let all = || series.iter().flat_map(|(_, v)| v.iter().copied());
 
@@ -432,6 +452,9 @@ where
 /// [`Error::Empty`] for no values, [`Error::NonFinite`] for a NaN or infinite value,
 /// [`Error::InvalidParameter`] when `bins` is 0, and [`Error::Io`] when the file cannot be
 /// drawn or written.
+///
+/// A value beyond ±1.1·10³⁰⁷ is an [`Error::InvalidParameter`]: an axis padded around it
+/// would overflow.
 pub fn histogram(
     path: impl AsRef<Path>,
     title: &str,
@@ -567,6 +590,9 @@ impl Bars<'_> {
 /// [`Error::Empty`] when there is no series or a series is empty, [`Error::NonFinite`]
 /// for a NaN or infinite value (e.g. a diverged run; `row` is the epoch index), and
 /// [`Error::Io`] when the file cannot be drawn or written.
+///
+/// A value beyond ±1.1·10³⁰⁷ is an [`Error::InvalidParameter`]: an axis padded around it
+/// would overflow.
 pub fn curves(
     path: impl AsRef<Path>,
     title: &str,
@@ -670,6 +696,9 @@ where
 /// [`Error::Shape`] when an `x` and its `y` differ in length, [`Error::Empty`] for no
 /// data points or an empty curve, [`Error::NonFinite`] for a NaN or infinite coordinate,
 /// and [`Error::Io`] when the file cannot be drawn or written.
+///
+/// A value beyond ±1.1·10³⁰⁷ is an [`Error::InvalidParameter`]: an axis padded around it
+/// would overflow.
 pub fn fits_1d(
     path: impl AsRef<Path>,
     title: &str,
