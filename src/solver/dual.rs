@@ -114,16 +114,16 @@ pub fn dual_step<F: Float>(
     alpha: Option<f64>,
     lambda: &mut [F],
     xi: &mut Vec<F>,
-) -> crate::Result<()> {
+) -> Result<()> {
     if idx.len() != losses.len() {
-        return Err(crate::Error::shape(
+        return Err(Error::shape(
             "losses (one per index)",
             idx.len(),
             losses.len(),
         ));
     }
     if let Some(&i) = idx.iter().find(|&&i| i >= lambda.len()) {
-        return Err(crate::Error::shape(
+        return Err(Error::shape(
             "sample index",
             format!("< {}", lambda.len()),
             i,
@@ -135,7 +135,7 @@ pub fn dual_step<F: Float>(
         None => Method::Fl { epsilon }.validate()?,
     }
     if let Some(row) = losses.iter().position(|l| !l.is_finite()) {
-        return Err(crate::Error::NonFinite {
+        return Err(Error::NonFinite {
             what: "losses".into(),
             row,
             col: 0,
