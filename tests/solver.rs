@@ -1006,13 +1006,16 @@ fn a_failed_step_leaves_exactly_the_state_before_it() {
         }
     }
     let data = synthetic::dense::<f32>(4000, 100, DenseTask::Binary, 5).unwrap();
-    for par in [Par::Seq, Par::Threads(2)] {
+    let orders = [DualOrder::Alternating, DualOrder::Simultaneous];
+    for (par, order) in [Par::Seq, Par::Threads(2)].into_iter().zip(orders) {
         for dual in [
             DualOptimizer::ascent(1e30),
             DualOptimizer::nupi(1e30, 1.0, 1.0, 0.5),
         ] {
+            // Momentum, so that the optimiser state has moments to compare.
             let t = TrainerParams::new(Method::Fl { epsilon: 0.05 })
-                .optimizer(Optimizer::sgd(1e-3))
+                .optimizer(Optimizer::sgd(1e-3).with_momentum(0.9, false))
+                .order(order)
                 .dual(dual)
                 .batch_size(2000)
                 .epochs(20)
@@ -1021,12 +1024,15 @@ fn a_failed_step_leaves_exactly_the_state_before_it() {
                 .unwrap();
             let net = Network::<f32>::logistic_regression(100);
             let Err(TrainError::Diverged {
-                last_finite, step, ..
+                last_finite,
+                step,
+                what,
+                ..
             }) = t.fit(net.clone(), &data, None)
             else {
                 panic!("{par:?} {dual:?}: expected divergence");
             };
-            eprintln!("{par:?} {dual:?}: diverged at step {step}");
+            eprintln!("{par:?} {dual:?}: diverged at step {step}: {what}");
             let mut s = t.session(net, &data, None).unwrap();
             if step > 0 {
                 s.run_epoch(&mut StopAt(step)).unwrap();
@@ -1048,11 +1054,61 @@ fn a_failed_step_leaves_exactly_the_state_before_it() {
                 "{par:?} {dual:?}"
             );
             assert_eq!(bits(&last_finite.xi), bits(&want.xi), "{par:?} {dual:?}");
+            assert!(!want.opt.m.is_empty());
             assert_eq!(
                 bits(&last_finite.opt.m),
                 bits(&want.opt.m),
                 "{par:?} {dual:?}"
             );
+            assert_eq!(last_finite.opt.t, want.opt.t, "{par:?} {dual:?}");
+            assert!(last_finite.lambda.iter().all(|l| l.is_finite()));
+        }
+    }
+}
+
+/// In simultaneous order the primal step uses the multipliers from before the dual step,
+/// so a multiplier that overflows passes the loss and gradient checks: it is caught on
+/// its own, and the run stops with the state before the step (not an `Invalid` error at
+/// the epoch's end, nor infinite multipliers in the session).
+#[test]
+fn an_overflowing_multiplier_is_divergence_in_both_orders() {
+    let x = Array2::from_shape_fn((64, 2), |(i, j)| ((i * 7 + j * 3) % 11) as f32 / 11.0);
+    let y: Vec<f32> = (0..64).map(|i| 10.0 + (i % 5) as f32).collect();
+    let data = Dataset::regression(x, y).unwrap();
+    for order in [DualOrder::Alternating, DualOrder::Simultaneous] {
+        for batch in [64, 16] {
+            let t = TrainerParams::new(Method::Fl { epsilon: 0.0 })
+                .optimizer(Optimizer::sgd(1e-3))
+                .dual_lr(1e38)
+                .order(order)
+                .batch_size(batch)
+                .epochs(3)
+                .check()
+                .unwrap();
+            match t.fit(Network::<f32>::linear_regression(2), &data, None) {
+                Err(TrainError::Diverged {
+                    what, last_finite, ..
+                }) => {
+                    assert!(
+                        what.contains("multiplier") || what.contains("gradient"),
+                        "{order:?} {batch}: {what}"
+                    );
+                    if order == DualOrder::Simultaneous {
+                        assert_eq!(what, "non-finite multiplier", "{batch}");
+                    }
+                    assert!(
+                        last_finite
+                            .lambda
+                            .iter()
+                            .all(|l| l.is_finite() && *l >= 0.0)
+                    );
+                    assert!(last_finite.params.iter().all(|p| p.is_finite()));
+                }
+                other => panic!(
+                    "{order:?} {batch}: expected divergence, got {:?}",
+                    other.err()
+                ),
+            }
         }
     }
 }
@@ -1229,4 +1285,211 @@ fn block_order_learns_as_well_as_sample_order() {
         (la - lb).abs() <= 0.25 * la.max(lb),
         "mean loss {la} vs {lb}"
     );
+}
+
+/// One epoch of mini-batches (10 samples in batches of 4, 4 and a short 2) replayed by
+/// hand from the epoch's batch order: every method's per-sample weights, with the short
+/// batch's own `m`, and both dual orders (the primal step uses `λ` after the dual step in
+/// alternating order, before it in simultaneous order).
+#[test]
+fn one_epoch_matches_a_hand_replay_for_every_weighting() {
+    let n = 10;
+    let x = Array2::from_shape_fn((n, 2), |(i, j)| ((i * 5 + j * 3) % 7) as f64 / 7.0 - 0.4);
+    let y: Vec<f64> = (0..n).map(|i| (i % 4) as f64 * 0.5).collect();
+    let data = Dataset::regression(x.clone(), y.clone()).unwrap();
+    let (eps, lr, dual_lr, init) = (0.2, 0.05, 0.5, 0.3);
+    let cases = [
+        (Method::Erm, DualOrder::Alternating),
+        (Method::Cserm { epsilon: eps }, DualOrder::Alternating),
+        (Method::Fl { epsilon: eps }, DualOrder::Alternating),
+        (Method::Fl { epsilon: eps }, DualOrder::Simultaneous),
+        (
+            Method::Rfl {
+                epsilon: eps,
+                alpha: 2.0,
+            },
+            DualOrder::Simultaneous,
+        ),
+    ];
+    for (method, order) in cases {
+        let t = TrainerParams::new(method)
+            .optimizer(Optimizer::sgd(lr))
+            .dual_lr(dual_lr)
+            .init_multiplier(init)
+            .order(order)
+            .batch_size(4)
+            .epochs(1)
+            .seed(7)
+            .check()
+            .unwrap();
+        let mut net = Network::<f64>::linear_regression(2);
+        net.params_mut().copy_from_slice(&[0.3, -0.2, 0.1]);
+        let fit = t.fit(net, &data, None).unwrap();
+        let ord = &fit.checkpoint.order;
+        // The replay: θ = (w0, w1, b), squared error (f − y)² with derivative 2(f − y).
+        let mut th = [0.3, -0.2, 0.1];
+        let mut lam = vec![init; n];
+        for batch in ord.chunks(4) {
+            let m = batch.len() as f64;
+            let mut g = [0.0; 3];
+            for &i in batch {
+                let f = th[0] * x[[i, 0]] + th[1] * x[[i, 1]] + th[2];
+                let (l, dl) = ((f - y[i]) * (f - y[i]), 2.0 * (f - y[i]));
+                let w = match method {
+                    Method::Erm => 1.0 / m,
+                    Method::Cserm { epsilon } => 2.0 * (l - epsilon).max(0.0) / m,
+                    Method::Fl { epsilon } | Method::Rfl { epsilon, .. } => {
+                        let decay = match method {
+                            Method::Rfl { alpha, .. } => lam[i] / alpha,
+                            _ => 0.0,
+                        };
+                        let old = lam[i];
+                        lam[i] = (old + dual_lr * (l - epsilon - decay)).max(0.0);
+                        if order == DualOrder::Simultaneous {
+                            old
+                        } else {
+                            lam[i]
+                        }
+                    }
+                    Method::Cvar { .. } => unreachable!(),
+                };
+                for (gk, xk) in g.iter_mut().zip([x[[i, 0]], x[[i, 1]], 1.0]) {
+                    *gk += w * dl * xk;
+                }
+            }
+            for (p, gk) in th.iter_mut().zip(g) {
+                *p -= lr * gk;
+            }
+        }
+        let close = |a: f64, b: f64| (a - b).abs() <= 1e-12 * a.abs().max(1.0);
+        let got = fit.model.params();
+        assert!(
+            got.iter().zip(&th).all(|(&a, &b)| close(a, b)),
+            "{method:?} {order:?}: {got:?} vs {th:?}"
+        );
+        if let Some(l) = &fit.multipliers {
+            assert!(
+                l.iter().zip(&lam).all(|(&a, &b)| close(a, b)),
+                "{method:?} {order:?}: λ {l:?} vs {lam:?}"
+            );
+        }
+    }
+}
+
+/// The loop's controls as the trainer applies them: early stop once every sample is
+/// feasible, an observer called every `k` global steps, and the schedule's rate in each
+/// epoch's record (the SGD step of every epoch uses that rate: checked by replaying the
+/// first step of epoch 1 from epoch 0's end).
+#[test]
+fn early_stop_observer_cadence_and_schedule_as_applied() {
+    use feasible::solver::{Schedule, Termination};
+    let data = synthetic::dense::<f64>(200, 3, DenseTask::Regression, 4).unwrap();
+    // ε above every loss after a few epochs: FL stops as soon as an evaluation sees it.
+    let t = TrainerParams::new(Method::Fl { epsilon: 2.0 })
+        .optimizer(Optimizer::sgd(0.05))
+        .batch_size(50)
+        .epochs(200)
+        .stop_when_feasible(true)
+        .check()
+        .unwrap();
+    let fit = t
+        .fit(Network::<f64>::linear_regression(3), &data, None)
+        .unwrap();
+    let Termination::AllFeasible { epoch } = fit.termination else {
+        panic!("expected an early stop, got {:?}", fit.termination);
+    };
+    assert!(epoch < 200 && epoch == fit.epochs_run, "{epoch}");
+    assert!(fit.train_losses.iter().all(|&l| l <= 2.0));
+    // The epoch before the stop still had an infeasible sample (or the stop is at the
+    // first evaluation).
+    if epoch > 1 {
+        let before = &fit.history[fit.history.len() - 2];
+        assert!(before.train.feasible_fraction.unwrap() < 1.0);
+    }
+
+    // An observer asking for every third step sees steps 3, 6, 9, … across epochs
+    // (4 steps per epoch here), then stops the run mid-epoch.
+    struct Every3(Vec<u64>);
+    impl Observer for Every3 {
+        fn on_step(&mut self, info: &StepInfo) -> Control {
+            self.0.push(info.step);
+            if info.step >= 9 {
+                Control::Stop
+            } else {
+                Control::Continue
+            }
+        }
+        fn step_every(&self) -> Option<usize> {
+            Some(3)
+        }
+    }
+    let mut obs = Every3(Vec::new());
+    let t = TrainerParams::new(Method::Erm)
+        .optimizer(Optimizer::sgd(0.05))
+        .batch_size(50)
+        .epochs(10)
+        .check()
+        .unwrap();
+    let fit = t
+        .fit_observed(Network::<f64>::linear_regression(3), &data, None, &mut obs)
+        .unwrap();
+    assert_eq!(obs.0, [3, 6, 9]);
+    assert!(matches!(
+        fit.termination,
+        Termination::StoppedByObserver { .. }
+    ));
+    assert_eq!(fit.checkpoint.step, 9);
+
+    // The schedule's rate per epoch, as recorded and as used.
+    for schedule in [
+        Schedule::Cosine { min_lr: 0.001 },
+        Schedule::Step {
+            every: 2,
+            gamma: 0.5,
+        },
+    ] {
+        let base = 0.05;
+        let p = TrainerParams::new(Method::Erm)
+            .optimizer(Optimizer::sgd(base))
+            .schedule(schedule)
+            .full_batch()
+            .epochs(4);
+        let fit = p
+            .clone()
+            .check()
+            .unwrap()
+            .fit(Network::<f64>::linear_regression(3), &data, None)
+            .unwrap();
+        let lrs: Vec<f64> = fit
+            .history
+            .iter()
+            .filter(|r| r.step > 0)
+            .map(|r| r.lr)
+            .collect();
+        let want: Vec<f64> = (0..4).map(|e| schedule.lr(base, e, 4)).collect();
+        assert_eq!(lrs, want, "{schedule:?}");
+        // Full batch, one step per epoch: two epochs at the scheduled rates equal one
+        // epoch at the base rate followed by one at epoch 1's rate.
+        let two = p.clone().epochs(2).check().unwrap();
+        let a = two
+            .fit(Network::<f64>::linear_regression(3), &data, None)
+            .unwrap();
+        let one = TrainerParams::new(Method::Erm)
+            .optimizer(Optimizer::sgd(base))
+            .full_batch()
+            .epochs(1)
+            .check()
+            .unwrap()
+            .fit(Network::<f64>::linear_regression(3), &data, None)
+            .unwrap();
+        let second = TrainerParams::new(Method::Erm)
+            .optimizer(Optimizer::sgd(schedule.lr(base, 1, 2)))
+            .full_batch()
+            .epochs(1)
+            .check()
+            .unwrap()
+            .fit(one.model, &data, None)
+            .unwrap();
+        assert_eq!(a.model.params(), second.model.params(), "{schedule:?}");
+    }
 }

@@ -327,6 +327,20 @@ pub(super) fn chunk_pass<F: Float, M: Model<F>>(
         }
         if status.is_ok() {
             *stats = ChunkStats::of(&losses[..rows], kind);
+            if dual {
+                // SAFETY: as above, the chunk's own samples.
+                stats.dual_finite = match run {
+                    Some(first) => {
+                        let r = first..first + rows;
+                        all_finite(unsafe { lambda.range(r.clone()) })
+                            && (!has_xi || all_finite(unsafe { xi.range(r) }))
+                    }
+                    None => ids.iter().all(|&i| {
+                        unsafe { lambda.get(i) }.is_finite()
+                            && (!has_xi || unsafe { xi.get(i) }.is_finite())
+                    }),
+                };
+            }
         }
         if track && status.is_ok() {
             for ((&i, &l), old) in ids.iter().zip(&losses[..rows]).zip(seen_old.iter_mut()) {
@@ -372,6 +386,10 @@ struct ChunkStats {
     sum: f64,
     max: f64,
     finite: bool,
+    /// Whether the dual step left the chunk's multipliers (and νPI states) finite. In
+    /// simultaneous order the gradient uses the old multipliers, so an overflowing new
+    /// one would pass every other check of the step.
+    dual_finite: bool,
     /// CVaR: losses above `τ`.
     above: usize,
 }
@@ -382,6 +400,7 @@ impl Default for ChunkStats {
             sum: 0.0,
             max: f64::NEG_INFINITY,
             finite: true,
+            dual_finite: true,
             above: 0,
         }
     }
@@ -412,6 +431,7 @@ impl ChunkStats {
             sum: (acc[0] + acc[1]) + (acc[2] + acc[3]),
             max,
             finite: all_finite(losses),
+            dual_finite: true,
             above,
         }
     }
@@ -422,6 +442,8 @@ pub(super) struct BatchStats {
     pub mean: f64,
     pub max: f64,
     pub finite: bool,
+    /// Whether every multiplier (and νPI state) the dual step wrote is finite.
+    pub dual_finite: bool,
     /// CVaR: samples whose loss exceeds `τ`.
     pub above: usize,
 }
@@ -434,12 +456,14 @@ pub(super) fn batch_stats<F: Float, C>(slots: &[Slot<F, C>], m: usize) -> BatchS
         st.sum += sl.stats.sum;
         st.max = st.max.max(sl.stats.max);
         st.finite &= sl.stats.finite;
+        st.dual_finite &= sl.stats.dual_finite;
         st.above += sl.stats.above;
     }
     BatchStats {
         mean: st.sum / m as f64,
         max: st.max,
         finite: st.finite,
+        dual_finite: st.dual_finite,
         above: st.above,
     }
 }

@@ -360,7 +360,9 @@ pub enum TrainError<F: Float> {
     /// multipliers, νPI and optimiser states as they were when that step began).
     #[error("training diverged at epoch {epoch}, step {step}: {what}")]
     Diverged {
-        /// 0-based epoch of the failing step.
+        /// 0-based epoch of the failing step; for a failure in an evaluation pass (a
+        /// non-finite loss on the training or the validation data), the number of epochs
+        /// completed before it.
         epoch: usize,
         /// Step count at the failure.
         step: u64,
@@ -762,6 +764,10 @@ impl Trainer {
         if !stats.finite {
             undo(ck, &mut buf.seen, slots);
             return Err(diverged(ck, model, "non-finite loss"));
+        }
+        if !stats.dual_finite {
+            undo(ck, &mut buf.seen, slots);
+            return Err(diverged(ck, model, "non-finite multiplier"));
         }
         ck.opt.prepare_next(&mut buf.opt_prev);
         let primal = primal_pass::<F, M>(
