@@ -1439,6 +1439,14 @@ fn early_stop_observer_cadence_and_schedule_as_applied() {
         Termination::StoppedByObserver { .. }
     ));
     assert_eq!(fit.checkpoint.step, 9);
+    // A session finished by its caller before the last epoch says so.
+    let mut s = t
+        .session(Network::<f64>::linear_regression(3), &data, None)
+        .unwrap();
+    assert!(s.run_epoch(&mut NoObserver).unwrap().is_none());
+    let fit = s.finish().unwrap();
+    assert_eq!(fit.termination, Termination::FinishedEarly { epoch: 1 });
+    assert_eq!((fit.epochs_run, fit.checkpoint.step), (1, 4));
 
     // The schedule's rate per epoch, as recorded and as used.
     for schedule in [
