@@ -1007,7 +1007,10 @@ fn a_failed_step_leaves_exactly_the_state_before_it() {
     }
     let data = synthetic::dense::<f32>(4000, 100, DenseTask::Binary, 5).unwrap();
     let orders = [DualOrder::Alternating, DualOrder::Simultaneous];
-    for (par, order) in [Par::Seq, Par::Threads(2)].into_iter().zip(orders) {
+    let runs = [Par::Seq, Par::Threads(2)]
+        .into_iter()
+        .flat_map(|p| orders.map(|o| (p, o)));
+    for (par, order) in runs {
         for dual in [
             DualOptimizer::ascent(1e30),
             DualOptimizer::nupi(1e30, 1.0, 1.0, 0.5),
@@ -1109,6 +1112,42 @@ fn an_overflowing_multiplier_is_divergence_in_both_orders() {
                     other.err()
                 ),
             }
+        }
+    }
+}
+
+/// The same in block order, where chunks are runs of samples read in place and their
+/// dual step runs on slices (ascent and νPI, two threads).
+#[test]
+fn an_overflowing_multiplier_is_divergence_in_block_order() {
+    use feasible::data::Shuffle;
+    use feasible::parallel::Par;
+    let x = Array2::from_shape_fn((512, 2), |(i, j)| ((i * 7 + j * 3) % 11) as f32 / 11.0);
+    let y: Vec<f32> = (0..512).map(|i| 10.0 + (i % 5) as f32).collect();
+    let data = Dataset::regression(x, y).unwrap();
+    for dual in [
+        DualOptimizer::ascent(1e38),
+        DualOptimizer::nupi(1e38, 1.0, 1.0, 0.5),
+    ] {
+        let t = TrainerParams::new(Method::Fl { epsilon: 0.0 })
+            .optimizer(Optimizer::sgd(1e-3))
+            .dual(dual)
+            .order(DualOrder::Simultaneous)
+            .shuffle(Shuffle::Blocks { size: 128 })
+            .batch_size(256)
+            .par(Par::Threads(2))
+            .epochs(2)
+            .check()
+            .unwrap();
+        match t.fit(Network::<f32>::linear_regression(2), &data, None) {
+            Err(TrainError::Diverged {
+                what, last_finite, ..
+            }) => {
+                assert_eq!(what, "non-finite multiplier", "{dual:?}");
+                assert!(last_finite.lambda.iter().all(|l| l.is_finite()));
+                assert!(last_finite.xi.iter().all(|v| v.is_finite()));
+            }
+            other => panic!("{dual:?}: expected divergence, got {:?}", other.err()),
         }
     }
 }

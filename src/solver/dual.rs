@@ -261,7 +261,10 @@ impl<F: Float> DualRule<F> {
                 let prev = *xi;
                 let cur = nu_f * prev + (F::one() - nu_f) * e;
                 *xi = cur;
-                (old + self.eta * (ki * e + kp * (cur - prev))).max(zero)
+                let v = old + self.eta * (ki * e + kp * (cur - prev));
+                // Terms overflowing with opposite signs give NaN, which `max` would turn
+                // into 0: keep it, so that the step's check sees the failure.
+                if v.is_nan() { v } else { v.max(zero) }
             }
         };
     }

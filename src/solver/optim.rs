@@ -396,8 +396,11 @@ impl<F: Float> OptimizerState<F> {
                 ..
             } => {
                 let decoupled = matches!(opt, Optimizer::AdamW { .. });
-                let bc1 = 1.0 - beta1.powi(t as i32);
-                let bc2 = 1.0 - beta2.powi(t as i32);
+                // β^t is 0 in f64 long before t reaches i32::MAX (β < 1): capping the
+                // exponent keeps the step finite for any step count.
+                let tp = t.min(i32::MAX as u64) as i32;
+                let bc1 = 1.0 - beta1.powi(tp);
+                let bc2 = 1.0 - beta2.powi(tp);
                 let step_size = F::lit(lr / bc1);
                 let inv_sqrt_bc2 = F::lit(1.0 / bc2.sqrt());
                 let (b1, b2, e, wd) = (

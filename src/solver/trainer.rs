@@ -290,7 +290,7 @@ pub struct Checkpoint<F: Float> {
 
 /// Rejects a checkpoint holding values no run can produce (a corrupt or hand-edited
 /// file): non-finite parameters, multipliers, νPI states, `τ` or moments, negative
-/// multipliers, and step counts past what Adam's bias correction takes (`i32::MAX`).
+/// multipliers or second moments, and a step count that cannot take another step.
 fn check_checkpoint_values<F: Float>(c: &Checkpoint<F>) -> Result<()> {
     let finite = |v: &[F]| v.iter().all(|x| x.is_finite());
     let bad = |what: &str| Err(Error::Format(format!("checkpoint {what}")));
@@ -307,7 +307,7 @@ fn check_checkpoint_values<F: Float>(c: &Checkpoint<F>) -> Result<()> {
         if !finite(&o.m) || !finite(&o.v) || o.v.iter().any(|&v| v < F::zero()) {
             return bad("optimiser state is not finite (or has a negative second moment)");
         }
-        if o.t >= i32::MAX as u64 {
+        if o.t == u64::MAX {
             return bad("optimiser step count is out of range");
         }
     }
@@ -350,7 +350,7 @@ impl<F: Float> std::fmt::Debug for Checkpoint<F> {
     }
 }
 
-/// Training failed after it started: a non-finite loss, gradient or parameter.
+/// Training failed after it started: a non-finite loss, multiplier, gradient or parameter.
 #[derive(Debug, thiserror::Error)]
 pub enum TrainError<F: Float> {
     /// Invalid settings or data (nothing was trained).
