@@ -1349,12 +1349,15 @@ fn one_epoch_matches_a_hand_replay_for_every_weighting() {
             },
             DualOrder::Simultaneous,
         ),
+        (Method::Cvar { beta: 0.5 }, DualOrder::Alternating),
     ];
+    let tau0 = 0.4;
     for (method, order) in cases {
         let t = TrainerParams::new(method)
             .optimizer(Optimizer::sgd(lr))
             .dual_lr(dual_lr)
             .init_multiplier(init)
+            .init_tau(tau0)
             .order(order)
             .batch_size(4)
             .epochs(1)
@@ -1368,9 +1371,11 @@ fn one_epoch_matches_a_hand_replay_for_every_weighting() {
         // The replay: θ = (w0, w1, b), squared error (f − y)² with derivative 2(f − y).
         let mut th = [0.3, -0.2, 0.1];
         let mut lam = vec![init; n];
+        let mut tau = tau0;
         for batch in ord.chunks(4) {
             let m = batch.len() as f64;
             let mut g = [0.0; 3];
+            let mut above = 0.0;
             for &i in batch {
                 let f = th[0] * x[[i, 0]] + th[1] * x[[i, 1]] + th[2];
                 let (l, dl) = ((f - y[i]) * (f - y[i]), 2.0 * (f - y[i]));
@@ -1390,7 +1395,15 @@ fn one_epoch_matches_a_hand_replay_for_every_weighting() {
                             lam[i]
                         }
                     }
-                    Method::Cvar { .. } => unreachable!(),
+                    // CVaR: 1{ℓ > τ}/((1 − β) m), and τ's gradient 1 − #{ℓ > τ}/((1 − β) m).
+                    Method::Cvar { beta } => {
+                        above += f64::from(u8::from(l > tau));
+                        if l > tau {
+                            1.0 / ((1.0 - beta) * m)
+                        } else {
+                            0.0
+                        }
+                    }
                 };
                 for (gk, xk) in g.iter_mut().zip([x[[i, 0]], x[[i, 1]], 1.0]) {
                     *gk += w * dl * xk;
@@ -1399,8 +1412,15 @@ fn one_epoch_matches_a_hand_replay_for_every_weighting() {
             for (p, gk) in th.iter_mut().zip(g) {
                 *p -= lr * gk;
             }
+            if let Method::Cvar { beta } = method {
+                tau -= lr * (1.0 - above / ((1.0 - beta) * m));
+            }
         }
         let close = |a: f64, b: f64| (a - b).abs() <= 1e-12 * a.abs().max(1.0);
+        if let Method::Cvar { .. } = method {
+            let got = fit.tau.expect("CVaR keeps τ");
+            assert!(close(got, tau), "τ {got} vs {tau}");
+        }
         let got = fit.model.params();
         assert!(
             got.iter().zip(&th).all(|(&a, &b)| close(a, b)),
