@@ -259,6 +259,9 @@ pub(super) fn chunk_pass<F: Float, M: Model<F>>(
                 prefetch_row(std::slice::from_ref(unsafe { lambda.get(i) }));
             }
         }
+        // Whether the dual step left every multiplier (and νPI state) it wrote finite,
+        // checked while they are in registers or L1.
+        let mut dual_ok = true;
         *status = model.train_chunk(
             run.map_or(chunk, |first| chunk.in_place(first)),
             cw,
@@ -290,6 +293,7 @@ pub(super) fn chunk_pass<F: Float, M: Model<F>>(
                             &mut []
                         };
                         rule.update_run(l, lam, x, simultaneous, w);
+                        dual_ok &= all_finite(lam) && all_finite(x);
                     }
                     (false, _) => {
                         for (wk, &lk) in w.iter_mut().zip(l) {
@@ -301,6 +305,7 @@ pub(super) fn chunk_pass<F: Float, M: Model<F>>(
                             let lam = unsafe { lambda.get(i) };
                             *old = *lam;
                             *wk = kind.weight(lk, lam, &mut no.1);
+                            dual_ok &= lam.is_finite();
                         }
                     }
                     (true, true) => {
@@ -310,6 +315,7 @@ pub(super) fn chunk_pass<F: Float, M: Model<F>>(
                             let (lam, x) = unsafe { (lambda.get(i), xi.get(i)) };
                             (*old, *xold) = (*lam, *x);
                             *wk = kind.weight(lk, lam, x);
+                            dual_ok &= lam.is_finite() && x.is_finite();
                         }
                     }
                 }
@@ -327,20 +333,7 @@ pub(super) fn chunk_pass<F: Float, M: Model<F>>(
         }
         if status.is_ok() {
             *stats = ChunkStats::of(&losses[..rows], kind);
-            if dual {
-                // SAFETY: as above, the chunk's own samples.
-                stats.dual_finite = match run {
-                    Some(first) => {
-                        let r = first..first + rows;
-                        all_finite(unsafe { lambda.range(r.clone()) })
-                            && (!has_xi || all_finite(unsafe { xi.range(r) }))
-                    }
-                    None => ids.iter().all(|&i| {
-                        unsafe { lambda.get(i) }.is_finite()
-                            && (!has_xi || unsafe { xi.get(i) }.is_finite())
-                    }),
-                };
-            }
+            stats.dual_finite = dual_ok;
         }
         if track && status.is_ok() {
             for ((&i, &l), old) in ids.iter().zip(&losses[..rows]).zip(seen_old.iter_mut()) {
