@@ -6,7 +6,8 @@ use feasible::data::{Dataset, Targets};
 use feasible::metrics::{FeasibilityReport, quantile_sorted};
 use feasible::model::{Head, Mlp, Network};
 use feasible::solver::{
-    DualOptimizer, Method, NoObserver, Optimizer, TrainError, TrainerParams, dual_step, eval,
+    Checkpoint, DualOptimizer, Method, NoObserver, Optimizer, TrainError, TrainerParams, dual_step,
+    eval,
 };
 use ndarray::Array2;
 
@@ -22,6 +23,16 @@ fn regression(n: usize) -> Dataset<f64> {
         })
         .collect();
     Dataset::new(x, Targets::Real(y)).unwrap()
+}
+
+/// The checkpoint at the end of a linear regression trained with `t` on `data`.
+fn checkpoint_after(t: &TrainerParams, data: &Dataset<f64>) -> Checkpoint<f64> {
+    t.clone()
+        .check()
+        .unwrap()
+        .fit(Network::linear_regression(1), data, None)
+        .unwrap()
+        .checkpoint
 }
 
 #[test]
@@ -79,13 +90,7 @@ fn checkpoint_with_foreign_optimiser_state_or_multipliers_is_rejected() {
     let sgd = TrainerParams::new(Method::Fl { epsilon: 0.1 })
         .optimizer(Optimizer::sgd(0.01))
         .epochs(1);
-    let ck = sgd
-        .clone()
-        .check()
-        .unwrap()
-        .fit(Network::linear_regression(1), &data, None)
-        .unwrap()
-        .checkpoint;
+    let ck = checkpoint_after(&sgd, &data);
     let adam = sgd
         .clone()
         .optimizer(Optimizer::adam(0.01))
@@ -460,15 +465,9 @@ fn checkpoints_with_impossible_values_are_rejected() {
     let t = TrainerParams::new(Method::Fl { epsilon: 0.1 })
         .optimizer(Optimizer::adam(0.01))
         .epochs(1);
-    let ck = t
-        .clone()
-        .check()
-        .unwrap()
-        .fit(Network::linear_regression(1), &data, None)
-        .unwrap()
-        .checkpoint;
+    let ck = checkpoint_after(&t, &data);
     let more = t.epochs(2).check().unwrap();
-    type Edit = fn(&mut feasible::solver::Checkpoint<f64>);
+    type Edit = fn(&mut Checkpoint<f64>);
     let edits: [(Edit, &str); 5] = [
         (|c| c.lambda[3] = -1.0, "multipliers"),
         (|c| c.lambda[0] = f64::INFINITY, "multipliers"),

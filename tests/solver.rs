@@ -1069,15 +1069,21 @@ fn a_failed_step_leaves_exactly_the_state_before_it() {
     }
 }
 
+/// `n` samples of a regression whose targets (10–14) sit far from a fresh model's output:
+/// losses ≥ 100, so a dual rate of 1e38 overflows an `f32` multiplier in one step.
+fn far_targets(n: usize) -> Dataset<f32> {
+    let x = Array2::from_shape_fn((n, 2), |(i, j)| ((i * 7 + j * 3) % 11) as f32 / 11.0);
+    let y: Vec<f32> = (0..n).map(|i| 10.0 + (i % 5) as f32).collect();
+    Dataset::regression(x, y).unwrap()
+}
+
 /// In simultaneous order the primal step uses the multipliers from before the dual step,
 /// so a multiplier that overflows passes the loss and gradient checks: it is caught on
 /// its own, and the run stops with the state before the step (not an `Invalid` error at
 /// the epoch's end, nor infinite multipliers in the session).
 #[test]
 fn an_overflowing_multiplier_is_divergence_in_both_orders() {
-    let x = Array2::from_shape_fn((64, 2), |(i, j)| ((i * 7 + j * 3) % 11) as f32 / 11.0);
-    let y: Vec<f32> = (0..64).map(|i| 10.0 + (i % 5) as f32).collect();
-    let data = Dataset::regression(x, y).unwrap();
+    let data = far_targets(64);
     for order in [DualOrder::Alternating, DualOrder::Simultaneous] {
         for batch in [64, 16] {
             let t = TrainerParams::new(Method::Fl { epsilon: 0.0 })
@@ -1122,9 +1128,7 @@ fn an_overflowing_multiplier_is_divergence_in_both_orders() {
 fn an_overflowing_multiplier_is_divergence_in_block_order() {
     use feasible::data::Shuffle;
     use feasible::parallel::Par;
-    let x = Array2::from_shape_fn((512, 2), |(i, j)| ((i * 7 + j * 3) % 11) as f32 / 11.0);
-    let y: Vec<f32> = (0..512).map(|i| 10.0 + (i % 5) as f32).collect();
-    let data = Dataset::regression(x, y).unwrap();
+    let data = far_targets(512);
     for dual in [
         DualOptimizer::ascent(1e38),
         DualOptimizer::nupi(1e38, 1.0, 1.0, 0.5),

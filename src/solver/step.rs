@@ -332,8 +332,7 @@ pub(super) fn chunk_pass<F: Float, M: Model<F>>(
             ));
         }
         if status.is_ok() {
-            *stats = ChunkStats::of(&losses[..rows], kind);
-            stats.dual_finite = dual_ok;
+            *stats = ChunkStats::of(&losses[..rows], kind, dual_ok);
         }
         if track && status.is_ok() {
             for ((&i, &l), old) in ids.iter().zip(&losses[..rows]).zip(seen_old.iter_mut()) {
@@ -400,7 +399,8 @@ impl Default for ChunkStats {
 }
 
 impl ChunkStats {
-    fn of<F: Float>(losses: &[F], kind: WeightKind<F>) -> Self {
+    /// The figures of a chunk's `losses`, with whether its dual step stayed finite.
+    fn of<F: Float>(losses: &[F], kind: WeightKind<F>, dual_finite: bool) -> Self {
         let mut acc = [0.0f64; 4];
         let mut max = f64::NEG_INFINITY;
         let mut lanes = losses.chunks_exact(4);
@@ -424,7 +424,7 @@ impl ChunkStats {
             sum: (acc[0] + acc[1]) + (acc[2] + acc[3]),
             max,
             finite: all_finite(losses),
-            dual_finite: true,
+            dual_finite,
             above,
         }
     }
