@@ -2,7 +2,7 @@
 //! copying the batch out of the data set first.
 
 use super::TargetsRef;
-use super::dataset::prefetch_row;
+use super::dataset::{prefetch_row, rows_ahead};
 use crate::{Error, Float, Result};
 
 /// The rows and targets of a batch: either the first `len` rows of a row-major matrix, or
@@ -253,12 +253,9 @@ impl<'a, F: Float> BatchView<'a, F> {
     }
 }
 
-/// Rows ahead whose cache lines (and target) [`gather_rows`] asks for.
-const GATHER_AHEAD: usize = 8;
-
 crate::linalg::simd_kernel! {
     /// Copies rows `idx[..m]` of the row-major `x` (`d` columns) into `x_out` and their
-    /// targets into `y_out`, prefetching the row and target [`GATHER_AHEAD`] ahead (from
+    /// targets into `y_out`, prefetching the row and target [`rows_ahead`] ahead (from
     /// `idx[m..]` too: the next chunk's first rows). Random rows of a large matrix are
     /// memory-latency bound; the copy itself runs in 16-lane blocks the compiler keeps in
     /// vector registers.
@@ -271,8 +268,9 @@ crate::linalg::simd_kernel! {
         x_out: &mut [F],
         y_out: &mut [T],
     ) {
+        let ahead = rows_ahead(d * std::mem::size_of::<F>());
         for (k, (dst, yo)) in x_out.chunks_exact_mut(d).zip(y_out.iter_mut()).take(m).enumerate() {
-            if let Some(&j) = idx.get(k + GATHER_AHEAD) {
+            if let Some(&j) = idx.get(k + ahead) {
                 prefetch_row(&x[j * d..(j + 1) * d]);
                 prefetch_row(std::slice::from_ref(&y[j]));
             }
