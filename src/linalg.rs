@@ -292,25 +292,26 @@ simd_kernel! {
 /// vectorise (a two-moons first layer, a two-logit output layer).
 pub const THIN: usize = 4;
 
-/// `out[r, :] += Σ_p a[r, p] · w[p, :]` over the rows of `a` (`k` columns, `k ≤`
-/// [`THIN`] in practice) with `w` row-major `k × n`, `n = w.len() / k`: a product with a
-/// tiny inner dimension, as `k` row updates per output row (plain version of
-/// [`thin_inner`]).
+/// `out[r, :] = init + Σ_p a[r, p] · w[p, :]` over the rows of `a` (`k` columns, `k ≤`
+/// [`THIN`] in practice) with `w` row-major `k × n`, `n = w.len() / k`, and `init` the
+/// bias row (`None`: zeros): a product with a tiny inner dimension, as `k` row updates
+/// per output row, added in the order `((init + a₀w₀) + a₁w₁) + …` (plain version of
+/// [`thin_inner`]). `out` is only written.
 ///
 /// # Panics
-/// If `k` is 0, `w.len()` is not a multiple of `k`, or `out` has fewer rows than `a`.
+/// If `k` is 0, `w.len()` is not a multiple of `k`, `init` is shorter than `n`, or `out`
+/// has fewer rows than `a`.
 #[inline(always)]
-pub fn thin_inner_scalar<F: Float>(a: &[F], k: usize, w: &[F], out: &mut [F]) {
-    assert!(
-        k > 0 && w.len().is_multiple_of(k),
-        "thin_inner: w is not k × n"
-    );
-    let n = w.len() / k;
+pub fn thin_inner_scalar<F: Float>(a: &[F], k: usize, w: &[F], init: Option<&[F]>, out: &mut [F]) {
+    let n = thin_inner_check(a, k, w, init, out);
     if n == 0 {
         return;
     }
-    assert!(out.len() / n >= a.len() / k, "thin_inner: out too short");
     for (ar, or) in a.chunks_exact(k).zip(out.chunks_exact_mut(n)) {
+        match init {
+            Some(b) => or.copy_from_slice(&b[..n]),
+            None => or.iter_mut().for_each(|o| *o = F::zero()),
+        }
         for (p, &ap) in ar.iter().enumerate() {
             for (o, &wv) in or.iter_mut().zip(&w[p * n..(p + 1) * n]) {
                 *o += ap * wv;
@@ -319,11 +320,59 @@ pub fn thin_inner_scalar<F: Float>(a: &[F], k: usize, w: &[F], out: &mut [F]) {
     }
 }
 
+/// The checks of [`thin_inner`]; returns `n`.
+#[inline(always)]
+fn thin_inner_check<F>(a: &[F], k: usize, w: &[F], init: Option<&[F]>, out: &[F]) -> usize {
+    assert!(
+        k > 0 && w.len().is_multiple_of(k),
+        "thin_inner: w is not k × n"
+    );
+    let n = w.len() / k;
+    assert!(
+        init.is_none_or(|b| b.len() >= n),
+        "thin_inner: init too short"
+    );
+    assert!(
+        n == 0 || out.len() / n >= a.len() / k,
+        "thin_inner: out too short"
+    );
+    n
+}
+
 simd_kernel! {
-    /// [`thin_inner_scalar`], SIMD where the CPU has it (the row updates vectorise over
-    /// the wide dimension).
-    pub fn thin_inner<F: Float>(a: &[F], k: usize, w: &[F], out: &mut [F]) {
-        thin_inner_scalar(a, k, w, out)
+    /// [`thin_inner_scalar`], bit for bit, SIMD where the CPU has it: each block of 16
+    /// outputs of a row stays in a register through its `k` updates (one store per block,
+    /// no read of `out`).
+    pub fn thin_inner<F: Float>(a: &[F], k: usize, w: &[F], init: Option<&[F]>, out: &mut [F]) {
+        let n = thin_inner_check(a, k, w, init, out);
+        if n == 0 {
+            return;
+        }
+        let full = n / LANES * LANES;
+        for (ar, or) in a.chunks_exact(k).zip(out.chunks_exact_mut(n)) {
+            for j in (0..full).step_by(LANES) {
+                let mut acc = [F::zero(); LANES];
+                if let Some(b) = init {
+                    acc.copy_from_slice(&b[j..j + LANES]);
+                }
+                for (p, &ap) in ar.iter().enumerate() {
+                    let wv: &[F; LANES] = w[p * n + j..p * n + j + LANES]
+                        .try_into()
+                        .expect("16-lane block");
+                    for l in 0..LANES {
+                        acc[l] += ap * wv[l];
+                    }
+                }
+                or[j..j + LANES].copy_from_slice(&acc);
+            }
+            for (j, o) in or.iter_mut().enumerate().skip(full) {
+                let mut v = init.map_or(F::zero(), |b| b[j]);
+                for (p, &ap) in ar.iter().enumerate() {
+                    v += ap * w[p * n + j];
+                }
+                *o = v;
+            }
+        }
     }
 }
 
@@ -498,7 +547,7 @@ mod tests {
         fn thin_products_match_gemm(
             rows in 1usize..20,
             k in 1usize..=THIN,
-            n in 1usize..30,
+            n in 1usize..40,
             seed in 0u64..1000,
         ) {
             let val = |i: usize| (((i as u64 * 2654435761 + seed) % 2001) as f64 / 1000.0) - 1.0;
@@ -507,14 +556,22 @@ mod tests {
             let bias: Vec<f64> = (0..n).map(|i| val(i + 11)).collect();
             let mut want = vec![0.0; rows * n];
             gemm(1.0, MatRef::new(&a, rows, k), MatRef::new(&w, k, n), 0.0, &mut want);
-            let mut got = vec![0.0; rows * n];
-            thin_inner(&a, k, &w, &mut got);
+            // `out` is only written: start from garbage.
+            let mut got = vec![f64::NAN; rows * n];
+            thin_inner(&a, k, &w, None, &mut got);
             for (g, w) in got.iter().zip(&want) {
                 prop_assert!((g - w).abs() < 1e-12);
             }
-            let mut plain = vec![0.0; rows * n];
-            thin_inner_scalar(&a, k, &w, &mut plain);
+            let mut plain = vec![f64::NAN; rows * n];
+            thin_inner_scalar(&a, k, &w, None, &mut plain);
             prop_assert_eq!(&got, &plain); // dispatched = plain, bit for bit
+            // With a bias row to start from.
+            thin_inner(&a, k, &w, Some(&bias), &mut got);
+            for (r, (g, w)) in got.iter().zip(&want).enumerate() {
+                prop_assert!((g - (w + bias[r % n])).abs() < 1e-12);
+            }
+            thin_inner_scalar(&a, k, &w, Some(&bias), &mut plain);
+            prop_assert_eq!(&got, &plain);
             // The same product with the weights transposed (n × k) and a bias.
             let mut wt = vec![0.0; n * k];
             for p in 0..k {
@@ -532,11 +589,13 @@ mod tests {
             prop_assert_eq!(&got, &plain);
             // And in f32, where the vector registers hold twice the lanes.
             let f = |v: &[f64]| v.iter().map(|&x| x as f32).collect::<Vec<f32>>();
-            let (af, wf, wtf) = (f(&a), f(&w), f(&wt));
+            let (af, wf, wtf, bf) = (f(&a), f(&w), f(&wt), f(&bias));
             let (mut g1, mut g2) = (vec![0.0f32; rows * n], vec![0.0f32; rows * n]);
-            thin_inner(&af, k, &wf, &mut g1);
-            thin_inner_scalar(&af, k, &wf, &mut g2);
-            prop_assert_eq!(&g1, &g2);
+            for init in [None, Some(&bf[..])] {
+                thin_inner(&af, k, &wf, init, &mut g1);
+                thin_inner_scalar(&af, k, &wf, init, &mut g2);
+                prop_assert_eq!(&g1, &g2);
+            }
             thin_outer(&af, &wtf, n, None, &mut g1);
             thin_outer_scalar(&af, &wtf, n, None, &mut g2);
             prop_assert_eq!(&g1, &g2);

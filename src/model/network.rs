@@ -442,22 +442,21 @@ fn forward_chunk<F: Float>(net: &Network<F>, x: &[F], rows: usize, cw: &mut Chun
             // A thin output (one value, two logits): dot products with W's columns.
             transpose_into(w, fi, fo, &mut cw.wt);
             thin_outer(&input[..rows * fi], &cw.wt[..fi * fo], fo, Some(b), z);
+        } else if fi <= THIN {
+            // A thin input (2-D points): row updates from the bias instead of a packed
+            // GEMM.
+            thin_inner(&input[..rows * fi], fi, w, Some(b), z);
         } else {
             for zr in z.chunks_exact_mut(fo) {
                 zr.copy_from_slice(b);
             }
-            if fi <= THIN {
-                // A thin input (2-D points): row updates instead of a packed GEMM.
-                thin_inner(&input[..rows * fi], fi, w, z);
-            } else {
-                gemm(
-                    F::one(),
-                    MatRef::new(input, rows, fi),
-                    MatRef::new(w, fi, fo),
-                    F::one(),
-                    z,
-                );
-            }
+            gemm(
+                F::one(),
+                MatRef::new(input, rows, fi),
+                MatRef::new(w, fi, fo),
+                F::one(),
+                z,
+            );
         }
         if l < last {
             net.activation
@@ -715,8 +714,7 @@ fn backward_rows<F: Float>(
             if fo <= THIN {
                 // δW ᵀ with a thin δ: row updates with W's columns.
                 transpose_into(w, fi, fo, wt);
-                nd.iter_mut().for_each(|v| *v = F::zero());
-                thin_inner(d, fo, &wt[..fo * fi], nd);
+                thin_inner(d, fo, &wt[..fo * fi], None, nd);
             } else if fi <= THIN {
                 // A thin result: dot products with W's rows.
                 thin_outer(d, w, fi, None, nd);
