@@ -342,36 +342,67 @@ fn thin_inner_check<F>(a: &[F], k: usize, w: &[F], init: Option<&[F]>, out: &[F]
 simd_kernel! {
     /// [`thin_inner_scalar`], bit for bit, SIMD where the CPU has it: each block of 16
     /// outputs of a row stays in a register through its `k` updates (one store per block,
-    /// no read of `out`).
+    /// no read of `out`), with `k` a constant for `k ≤ 4`.
     pub fn thin_inner<F: Float>(a: &[F], k: usize, w: &[F], init: Option<&[F]>, out: &mut [F]) {
         let n = thin_inner_check(a, k, w, init, out);
         if n == 0 {
             return;
         }
-        let full = n / LANES * LANES;
-        for (ar, or) in a.chunks_exact(k).zip(out.chunks_exact_mut(n)) {
-            for j in (0..full).step_by(LANES) {
-                let mut acc = [F::zero(); LANES];
-                if let Some(b) = init {
-                    acc.copy_from_slice(&b[j..j + LANES]);
-                }
-                for (p, &ap) in ar.iter().enumerate() {
-                    let wv: &[F; LANES] = w[p * n + j..p * n + j + LANES]
-                        .try_into()
-                        .expect("16-lane block");
-                    for l in 0..LANES {
-                        acc[l] += ap * wv[l];
-                    }
-                }
-                or[j..j + LANES].copy_from_slice(&acc);
+        match k {
+            1 => thin_inner_k::<F, 1>(a, w, n, init, out),
+            2 => thin_inner_k::<F, 2>(a, w, n, init, out),
+            3 => thin_inner_k::<F, 3>(a, w, n, init, out),
+            4 => thin_inner_k::<F, 4>(a, w, n, init, out),
+            _ => thin_inner_scalar(a, k, w, init, out),
+        }
+    }
+}
+
+/// The body of [`thin_inner`] for an inner dimension of `K`, checked by the caller. The
+/// last, partial block of a row runs in full lanes against zero-padded copies of the
+/// rows' tails (the padding lanes are not stored).
+#[inline(always)]
+fn thin_inner_k<F: Float, const K: usize>(
+    a: &[F],
+    w: &[F],
+    n: usize,
+    init: Option<&[F]>,
+    out: &mut [F],
+) {
+    let full = n / LANES * LANES;
+    let rem = n - full;
+    let wr: [&[F]; K] = std::array::from_fn(|p| &w[p * n..(p + 1) * n]);
+    let mut w_tail = [[F::zero(); LANES]; K];
+    for (t, r) in w_tail.iter_mut().zip(&wr) {
+        t[..rem].copy_from_slice(&r[full..]);
+    }
+    let mut init_tail = [F::zero(); LANES];
+    if let Some(b) = init {
+        init_tail[..rem].copy_from_slice(&b[full..n]);
+    }
+    for (ar, or) in a.chunks_exact(K).zip(out.chunks_exact_mut(n)) {
+        let ar: &[F; K] = ar.try_into().expect("K inputs");
+        for j in (0..full).step_by(LANES) {
+            let mut acc = [F::zero(); LANES];
+            if let Some(b) = init {
+                acc.copy_from_slice(&b[j..j + LANES]);
             }
-            for (j, o) in or.iter_mut().enumerate().skip(full) {
-                let mut v = init.map_or(F::zero(), |b| b[j]);
-                for (p, &ap) in ar.iter().enumerate() {
-                    v += ap * w[p * n + j];
+            for (&ap, r) in ar.iter().zip(&wr) {
+                let wv: &[F; LANES] = r[j..j + LANES].try_into().expect("16-lane block");
+                for l in 0..LANES {
+                    acc[l] += ap * wv[l];
                 }
-                *o = v;
             }
+            or[j..j + LANES].copy_from_slice(&acc);
+        }
+        if rem > 0 {
+            let mut acc = init_tail;
+            for (&ap, wv) in ar.iter().zip(&w_tail) {
+                for l in 0..LANES {
+                    acc[l] += ap * wv[l];
+                }
+            }
+            or[full..].copy_from_slice(&acc[..rem]);
         }
     }
 }
@@ -546,7 +577,7 @@ mod tests {
         #[test]
         fn thin_products_match_gemm(
             rows in 1usize..20,
-            k in 1usize..=THIN,
+            k in 1usize..=THIN + 1,
             n in 1usize..40,
             seed in 0u64..1000,
         ) {
