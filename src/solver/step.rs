@@ -45,6 +45,9 @@ pub(super) struct Slot<F, C> {
     pub(super) losses: Vec<F>,
     weights: Vec<F>,
     lam_old: Vec<F>,
+    /// The new multipliers of scattered samples, computed side by side before they are
+    /// written back.
+    lam_new: Vec<F>,
     xi_old: Vec<F>,
     /// The tracked losses (`seen`) of the chunk's samples before this step.
     seen_old: Vec<F>,
@@ -66,6 +69,7 @@ impl<F: Float, C> Slot<F, C> {
             losses: vec![F::zero(); CHUNK_ROWS],
             weights: vec![F::zero(); CHUNK_ROWS],
             lam_old: vec![F::zero(); CHUNK_ROWS],
+            lam_new: vec![F::zero(); CHUNK_ROWS],
             xi_old: vec![F::zero(); CHUNK_ROWS],
             seen_old: vec![F::zero(); CHUNK_ROWS],
             weighed: 0,
@@ -235,6 +239,7 @@ pub(super) fn chunk_pass<F: Float, M: Model<F>>(
             losses,
             weights,
             lam_old,
+            lam_new,
             xi_old,
             seen_old,
             weighed,
@@ -295,17 +300,24 @@ pub(super) fn chunk_pass<F: Float, M: Model<F>>(
                         rule.update_run(l, lam, x, simultaneous, w);
                         dual_ok &= all_finite(lam) && all_finite(x);
                     }
-                    (false, _) => {
-                        for (wk, &lk) in w.iter_mut().zip(l) {
-                            *wk = kind.weight(lk, &mut no.0, &mut no.1);
+                    (true, false) if let WeightKind::Dual { rule, simultaneous } = kind => {
+                        // Plain ascent or RFL on scattered multipliers: read them side by
+                        // side, take the vectorised step of a run, write them back.
+                        let new = &mut lam_new[..l.len()];
+                        for (old, &i) in lam_old.iter_mut().zip(ids) {
+                            *old = *unsafe { lambda.get(i) };
+                        }
+                        new.copy_from_slice(lam_old);
+                        rule.update_run(l, new, &mut [], simultaneous, w);
+                        dual_ok &= all_finite(new);
+                        for (&i, &v) in ids.iter().zip(new.iter()) {
+                            *unsafe { lambda.get(i) } = v;
                         }
                     }
-                    (true, false) => {
-                        for (((wk, &lk), &i), old) in w.iter_mut().zip(l).zip(ids).zip(lam_old) {
-                            let lam = unsafe { lambda.get(i) };
-                            *old = *lam;
-                            *wk = kind.weight(lk, lam, &mut no.1);
-                            dual_ok &= lam.is_finite();
+                    // (`(true, false)` cannot reach here: a dual step has a dual weight.)
+                    (false, _) | (true, false) => {
+                        for (wk, &lk) in w.iter_mut().zip(l) {
+                            *wk = kind.weight(lk, &mut no.0, &mut no.1);
                         }
                     }
                     (true, true) => {
