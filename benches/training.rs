@@ -78,6 +78,16 @@ fn prefetch_row(row: &[f32]) {
             _mm_prefetch::<_MM_HINT_T0>(row.as_ptr().add(off).cast::<i8>());
         }
     }
+    // The last line, which a row not starting on a line boundary can reach (as the
+    // library's gathers ask for it).
+    #[cfg(target_arch = "x86_64")]
+    if let Some(last) = row.last() {
+        // SAFETY: as above.
+        unsafe {
+            use std::arch::x86_64::{_MM_HINT_T0, _mm_prefetch};
+            _mm_prefetch::<_MM_HINT_T0>(std::ptr::from_ref(last).cast::<i8>());
+        }
+    }
     #[cfg(not(target_arch = "x86_64"))]
     let _ = row;
 }

@@ -299,8 +299,8 @@ pub const THIN: usize = 4;
 /// [`thin_inner`]). `out` is only written.
 ///
 /// # Panics
-/// If `k` is 0, `w.len()` is not a multiple of `k`, `init` is shorter than `n`, or `out`
-/// has fewer rows than `a`.
+/// If `k` is 0, `a.len()` or `w.len()` is not a multiple of `k`, `init` is shorter than
+/// `n`, or `out` has fewer rows than `a`.
 #[inline(always)]
 pub fn thin_inner_scalar<F: Float>(a: &[F], k: usize, w: &[F], init: Option<&[F]>, out: &mut [F]) {
     let n = thin_inner_check(a, k, w, init, out);
@@ -327,6 +327,7 @@ fn thin_inner_check<F>(a: &[F], k: usize, w: &[F], init: Option<&[F]>, out: &[F]
         k > 0 && w.len().is_multiple_of(k),
         "thin_inner: w is not k × n"
     );
+    assert!(a.len().is_multiple_of(k), "thin_inner: a is not rows × k");
     let n = w.len() / k;
     assert!(
         init.is_none_or(|b| b.len() >= n),
@@ -596,7 +597,9 @@ mod tests {
             let mut plain = vec![f64::NAN; rows * n];
             thin_inner_scalar(&a, k, &w, None, &mut plain);
             prop_assert_eq!(&got, &plain); // dispatched = plain, bit for bit
-            // With a bias row to start from.
+            // With a bias row to start from (again into garbage).
+            got.fill(f64::NAN);
+            plain.fill(f64::NAN);
             thin_inner(&a, k, &w, Some(&bias), &mut got);
             for (r, (g, w)) in got.iter().zip(&want).enumerate() {
                 prop_assert!((g - (w + bias[r % n])).abs() < 1e-12);
@@ -623,6 +626,8 @@ mod tests {
             let (af, wf, wtf, bf) = (f(&a), f(&w), f(&wt), f(&bias));
             let (mut g1, mut g2) = (vec![0.0f32; rows * n], vec![0.0f32; rows * n]);
             for init in [None, Some(&bf[..])] {
+                g1.fill(f32::NAN);
+                g2.fill(f32::NAN);
                 thin_inner(&af, k, &wf, init, &mut g1);
                 thin_inner_scalar(&af, k, &wf, init, &mut g2);
                 prop_assert_eq!(&g1, &g2);

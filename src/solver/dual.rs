@@ -194,7 +194,8 @@ impl<F: Float> DualRule<F> {
     /// sample's weight into `w`: its new multiplier, or with `simultaneous` the one from
     /// before the step. The same operations in the same order per sample as
     /// `update_one`, one loop per rule so that plain ascent and RFL vectorise (the
-    /// multipliers of a block of the batch order are adjacent).
+    /// multipliers of a block of the batch order are adjacent; scattered ones are
+    /// copied side by side first).
     ///
     /// # Panics
     /// If `lam` or `w` is shorter than `l`, or `xi` is with νPI.

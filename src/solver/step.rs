@@ -301,7 +301,8 @@ pub(super) fn chunk_pass<F: Float, M: Model<F>>(
                         dual_ok &= all_finite(lam) && all_finite(x);
                     }
                     (true, false) if let WeightKind::Dual { rule, simultaneous } = kind => {
-                        // Plain ascent or RFL on scattered multipliers: read them side by
+                        // Plain ascent or RFL on scattered multipliers (νPI always has
+                        // its states, sized before the pass: `has_xi`): read them side by
                         // side, take the vectorised step of a run, write them back.
                         let new = &mut lam_new[..l.len()];
                         for (old, &i) in lam_old.iter_mut().zip(ids) {
@@ -316,6 +317,7 @@ pub(super) fn chunk_pass<F: Float, M: Model<F>>(
                     }
                     // (`(true, false)` cannot reach here: a dual step has a dual weight.)
                     (false, _) | (true, false) => {
+                        debug_assert!(!dual, "a dual step without a dual weight");
                         for (wk, &lk) in w.iter_mut().zip(l) {
                             *wk = kind.weight(lk, &mut no.0, &mut no.1);
                         }
