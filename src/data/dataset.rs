@@ -405,8 +405,8 @@ mod tests {
         assert_eq!(rows_ahead(0), 64);
         assert_eq!(rows_ahead(8), 64);
         assert_eq!(rows_ahead(1 << 20), 2);
-        // Reaches the last value of `x`, at every alignment (Miri or a sanitizer would
-        // flag an address past the slice).
+        // Rows that end at the last value of `x`, at every alignment: the addresses
+        // asked for must stay inside the slice (`pointer::add` past it would be UB).
         let x: Vec<f32> = (0..1000).map(|i| i as f32).collect();
         for start in 0..20 {
             for len in [0, 1, 15, 16, 17, 100, 101] {
