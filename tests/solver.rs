@@ -13,6 +13,24 @@ use feasible::{Dataset, Error};
 use ndarray::Array2;
 use proptest::prelude::*;
 
+/// The divergence a run must end in: what became non-finite, the failing step and the
+/// last finite state (a panic naming `ctx` if the run ended otherwise).
+fn divergence<F: feasible::Float, M>(
+    res: Result<Fit<F, M>, TrainError<F>>,
+    ctx: &str,
+) -> (String, u64, Checkpoint<F>) {
+    match res {
+        Err(TrainError::Diverged {
+            what,
+            step,
+            last_finite,
+            ..
+        }) => (what, step, *last_finite),
+        Err(e) => panic!("{ctx}: expected divergence, got {e}"),
+        Ok(_) => panic!("{ctx}: the run did not diverge"),
+    }
+}
+
 // ---------------------------------------------------------------------------------------
 // Helpers
 // ---------------------------------------------------------------------------------------
@@ -900,13 +918,7 @@ fn huge_learning_rate_diverges_with_finite_last_state() {
                 .unwrap()
         };
         let res = params(1e4, dual_lr, 1000).fit(Network::linear_regression(2), &data, None);
-        let (ck, reason) = match res {
-            Err(TrainError::Diverged {
-                last_finite, what, ..
-            }) => (*last_finite, what),
-            Err(e) => panic!("{what}: expected divergence, got {e}"),
-            Ok(_) => panic!("{what}: lr = 1e4 did not diverge"),
-        };
+        let (reason, _, ck) = divergence(res, what);
         eprintln!("{what}: {reason} (epoch {}, step {})", ck.epoch, ck.step);
         assert!(ck.epoch < 1000);
         assert!(ck.params.iter().all(|v| v.is_finite()), "{what}: {reason}");
@@ -959,15 +971,7 @@ fn overflowing_multipliers_leave_finite_last_state() {
             .check()
             .unwrap()
             .fit(Network::<f32>::linear_regression(2), &data32, None);
-        let Err(TrainError::Diverged {
-            last_finite,
-            what,
-            step,
-            ..
-        }) = res
-        else {
-            panic!("{dual:?}: expected divergence");
-        };
+        let (what, step, last_finite) = divergence(res, &format!("{dual:?}"));
         eprintln!("{dual:?}: {what} at step {step}");
         assert_eq!(last_finite.step, step);
         // The optimiser state is the one from before the step, too.
@@ -1026,15 +1030,10 @@ fn a_failed_step_leaves_exactly_the_state_before_it() {
                 .check()
                 .unwrap();
             let net = Network::<f32>::logistic_regression(100);
-            let Err(TrainError::Diverged {
-                last_finite,
-                step,
-                what,
-                ..
-            }) = t.fit(net.clone(), &data, None)
-            else {
-                panic!("{par:?} {dual:?}: expected divergence");
-            };
+            let (what, step, last_finite) = divergence(
+                t.fit(net.clone(), &data, None),
+                &format!("{par:?} {dual:?}"),
+            );
             eprintln!("{par:?} {dual:?}: diverged at step {step}: {what}");
             let mut s = t.session(net, &data, None).unwrap();
             if step > 0 {
@@ -1094,30 +1093,24 @@ fn an_overflowing_multiplier_is_divergence_in_both_orders() {
                 .epochs(3)
                 .check()
                 .unwrap();
-            match t.fit(Network::<f32>::linear_regression(2), &data, None) {
-                Err(TrainError::Diverged {
-                    what, last_finite, ..
-                }) => {
-                    assert!(
-                        what.contains("multiplier") || what.contains("gradient"),
-                        "{order:?} {batch}: {what}"
-                    );
-                    if order == DualOrder::Simultaneous {
-                        assert_eq!(what, "non-finite multiplier", "{batch}");
-                    }
-                    assert!(
-                        last_finite
-                            .lambda
-                            .iter()
-                            .all(|l| l.is_finite() && *l >= 0.0)
-                    );
-                    assert!(last_finite.params.iter().all(|p| p.is_finite()));
-                }
-                other => panic!(
-                    "{order:?} {batch}: expected divergence, got {:?}",
-                    other.err()
-                ),
+            let (what, _, last_finite) = divergence(
+                t.fit(Network::<f32>::linear_regression(2), &data, None),
+                &format!("{order:?} {batch}"),
+            );
+            assert!(
+                what.contains("multiplier") || what.contains("gradient"),
+                "{order:?} {batch}: {what}"
+            );
+            if order == DualOrder::Simultaneous {
+                assert_eq!(what, "non-finite multiplier", "{batch}");
             }
+            assert!(
+                last_finite
+                    .lambda
+                    .iter()
+                    .all(|l| l.is_finite() && *l >= 0.0)
+            );
+            assert!(last_finite.params.iter().all(|p| p.is_finite()));
         }
     }
 }
@@ -1143,16 +1136,13 @@ fn an_overflowing_multiplier_is_divergence_in_block_order() {
             .epochs(2)
             .check()
             .unwrap();
-        match t.fit(Network::<f32>::linear_regression(2), &data, None) {
-            Err(TrainError::Diverged {
-                what, last_finite, ..
-            }) => {
-                assert_eq!(what, "non-finite multiplier", "{dual:?}");
-                assert!(last_finite.lambda.iter().all(|l| l.is_finite()));
-                assert!(last_finite.xi.iter().all(|v| v.is_finite()));
-            }
-            other => panic!("{dual:?}: expected divergence, got {:?}", other.err()),
-        }
+        let (what, _, last_finite) = divergence(
+            t.fit(Network::<f32>::linear_regression(2), &data, None),
+            &format!("{dual:?}"),
+        );
+        assert_eq!(what, "non-finite multiplier", "{dual:?}");
+        assert!(last_finite.lambda.iter().all(|l| l.is_finite()));
+        assert!(last_finite.xi.iter().all(|v| v.is_finite()));
     }
 }
 
